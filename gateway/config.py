@@ -67,7 +67,8 @@ class Policy:
 class SessionSettings:
     flavor: Flavor
     cookie: str  # base name, without __Secure- and without a chunk suffix
-    secrets: tuple[str, ...]  # first encrypts; every one decrypts
+    # first encrypts; every one decrypts. Kept out of repr: a printed config never shows them.
+    secrets: tuple[str, ...] = field(repr=False)
     cookie_domain: str | None = None
     role_claim: str = "role"  # dotted path into the claims
     clock_skew: int = 15
@@ -149,3 +150,8 @@ class GatewayConfig:
         """Every distinct upstream, the default first."""
         seen = dict.fromkeys([self.upstream, *(r.upstream for r in self.routes)])
         return tuple(seen)
+
+
+# The secret of the `make run` demo. It is public (it is in this repository), so the loader
+# refuses it in any config without `demo: true`, and `demo: true` only listens on loopback.
+DEMO_SECRET = "gateway-demo-only-this-secret-is-public-never-deploy-it"
