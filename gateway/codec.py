@@ -1,0 +1,324 @@
+"""NextAuth v4 / Auth.js v5 session tokens: decrypt and encrypt them exactly as the packages do.
+
+A session cookie holds a compact JWE (``alg: dir``) whose key is derived from the app's secret
+by HKDF-SHA256. v4 (``next-auth/jwt``): salt ``""``, 32 bytes for A256GCM, no ``kid``. v5
+(``@auth/core/jwt``): salt = the cookie name as set (``__Secure-`` included), 64 bytes for
+A256CBC-HS512 (or 32 for A256GCM), and ``kid`` = the RFC 7638 thumbprint of the key as an
+``oct`` JWK, hashed with SHA-512 for a 64-byte key and SHA-256 for a 32-byte one
+(``sha${bits}`` in @auth/core). tests/interop checks all of it against the real packages.
+
+Stricter than the packages, on purpose (DESIGN.md "Cookie formats"): the protected header is
+checked before any decryption — only ``dir`` with the flavor's ``enc``, no ``zip`` (jose 6
+would inflate it), no ``crit`` — and a session must carry a non-empty string ``sub`` plus
+numeric ``iat`` and ``exp``: NextAuth's state, PKCE and CSRF cookies are JWEs made with the
+same secret and must never pass as a session. Time is not checked here; the policy does that.
+
+Rotation: the first secret encrypts. v5 decodes with the secret whose thumbprint is the
+``kid`` (no ``kid``: the first secret only), as @auth/core does. v4 tokens carry no ``kid`` and
+next-auth 4 knows a single secret; the gateway tries each configured secret in order, so that
+rotating ``NEXTAUTH_SECRET`` renews old sessions under the new secret instead of ending them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+import re
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from jwcrypto.jwe import JWE
+from jwcrypto.jwk import JWK
+
+from gateway.config import Flavor
+
+# A cookie is at most ~4 KB and the gateway reads at most 8 chunks by default; anything longer
+# is refused before any base64 or crypto work. Callers with more chunks pass their own cap.
+MAX_TOKEN_CHARS: Final = 8 * 4096
+
+# Numeric dates beyond JavaScript's exact-integer range cannot come from the packages, and
+# refusing them keeps every later `now - iat` a plain, float-convertible number.
+_MAX_NUMERIC_DATE: Final = 2**53 - 1
+
+_KEY_BYTES: Final = {"A256GCM": 32, "A256CBC-HS512": 64}
+_ACCEPTED_ENC: Final[Mapping[Flavor, frozenset[str]]] = {
+    "nextauth-v4": frozenset({"A256GCM"}),
+    "authjs-v5": frozenset({"A256CBC-HS512", "A256GCM"}),
+}
+_ENCODE_ENC: Final[Mapping[Flavor, str]] = {"nextauth-v4": "A256GCM", "authjs-v5": "A256CBC-HS512"}
+_V4_INFO: Final = b"NextAuth.js Generated Encryption Key"
+_B64URL: Final = re.compile(r"[A-Za-z0-9_-]*")
+_MAX_SALTS: Final = 16  # derived key sets kept; there are two real salts (plain and __Secure-)
+
+
+class InvalidToken(Exception):
+    """The token is not a usable session. ``reason`` is a short stable id: ``malformed``,
+    ``header``, ``decrypt``, ``payload``, ``claims`` or ``no_sub``. The message is the reason
+    only: never token or secret text."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    claims: dict[str, Any]
+    secret_index: int  # which secret decrypted it; 0 = the current one
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    jwk: JWK
+    kid: str
+    index: int
+
+
+class SessionCodec:
+    """Decode and encode one flavor's session tokens with a list of secrets (first encrypts).
+
+    Keys are derived once per (salt, enc) and cached: HKDF and thumbprints are not free.
+    """
+
+    def __init__(
+        self, flavor: Flavor, secrets: Sequence[str], *, max_token_chars: int = MAX_TOKEN_CHARS
+    ) -> None:
+        if not secrets or any(not isinstance(s, str) or not s for s in secrets):
+            raise ValueError("at least one non-empty secret is required")
+        self._flavor: Flavor = flavor
+        self._secrets = tuple(secrets)
+        self._max_token_chars = max_token_chars
+        self._keys: dict[tuple[str, str], tuple[_Key, ...]] = {}
+        for secret in self._secrets:
+            _utf8(secret)  # fail now, at config time, not on the first request
+
+    @property
+    def flavor(self) -> Flavor:
+        return self._flavor
+
+    def decode(self, token: str, cookie_name: str) -> Decoded:
+        """Decrypt and check ``token`` read from the cookie ``cookie_name`` (the base name as
+        read, e.g. ``__Secure-authjs.session-token``; it is v5's HKDF salt).
+        Raises :class:`InvalidToken`; never checks expiry."""
+        header = self._check_header(token)
+        for key in self._keys_to_try(header, cookie_name):
+            plaintext = _decrypt(token, header["enc"], key.jwk)
+            if plaintext is not None:
+                return Decoded(_parse_claims(plaintext), key.index)
+        raise InvalidToken("decrypt")
+
+    def encode(
+        self, claims: Mapping[str, Any], cookie_name: str, *, now: int, max_age: int
+    ) -> str:
+        """Encrypt ``claims`` as the package would: ``iat = now``, ``exp = now + max_age`` and a
+        fresh ``jti`` overwrite any given ones. Raises ValueError if claims are not JSON."""
+        payload = dict(claims)
+        payload.update(iat=now, exp=now + max_age, jti=str(uuid.uuid4()))
+        enc = _ENCODE_ENC[self._flavor]
+        key = self._keyset(cookie_name, enc)[0]
+        jwe = JWE(plaintext=_json_bytes(payload), protected=self._header(enc, key))
+        jwe.add_recipient(key.jwk)
+        return str(jwe.serialize(compact=True))
+
+    def _header(self, enc: str, key: _Key) -> str:
+        # Byte for byte what jose writes for each package (JSON.stringify, insertion order).
+        if self._flavor == "nextauth-v4":
+            return f'{{"alg":"dir","enc":"{enc}"}}'
+        return f'{{"alg":"dir","enc":"{enc}","kid":"{key.kid}"}}'
+
+    def _check_header(self, token: str) -> dict[str, Any]:
+        if not isinstance(token, str) or len(token) > self._max_token_chars:
+            raise InvalidToken("malformed")
+        parts = token.split(".")
+        if len(parts) != 5 or parts[1] or not all(map(_is_b64url, parts[:1] + parts[2:])):
+            raise InvalidToken("malformed")
+        header = _loads(_b64decode(parts[0]), "header")
+        if not isinstance(header, dict) or not self._header_ok(header):
+            raise InvalidToken("header")
+        return header
+
+    def _header_ok(self, header: dict[str, Any]) -> bool:
+        if header.get("alg") != "dir" or header.get("enc") not in _ACCEPTED_ENC[self._flavor]:
+            return False
+        if "zip" in header or "crit" in header:
+            return False
+        # v4 never writes a kid and next-auth ignores one; v5 matches it against the secrets.
+        return self._flavor == "nextauth-v4" or isinstance(header.get("kid", ""), str)
+
+    def _keys_to_try(self, header: dict[str, Any], cookie_name: str) -> tuple[_Key, ...]:
+        keys = self._keyset(cookie_name, header["enc"])
+        if self._flavor == "nextauth-v4":
+            # next-auth 4 knows one secret and writes no kid: the gateway tries each one in
+            # order (the GCM tag tells them apart), so a rotation need not sign everyone out.
+            return keys
+        if "kid" not in header:
+            return keys[:1]  # as @auth/core: without a kid only the first secret is tried
+        return tuple(key for key in keys if key.kid == header["kid"])[:1]
+
+    def _keyset(self, cookie_name: str, enc: str) -> tuple[_Key, ...]:
+        salt = "" if self._flavor == "nextauth-v4" else cookie_name
+        cached = self._keys.get((salt, enc))
+        if cached is None:
+            if len(self._keys) >= _MAX_SALTS:
+                self._keys.clear()
+            cached = tuple(self._derive(i, s, salt, enc) for i, s in enumerate(self._secrets))
+            self._keys[(salt, enc)] = cached
+        return cached
+
+    def _derive(self, index: int, secret: str, salt: str, enc: str) -> _Key:
+        length = _KEY_BYTES[enc]
+        if self._flavor == "nextauth-v4":
+            info = _V4_INFO
+        else:
+            info = f"Auth.js Generated Encryption Key ({salt})".encode()
+        hkdf = HKDF(hashes.SHA256(), length, salt=salt.encode(), info=info)
+        raw = hkdf.derive(_utf8(secret))
+        jwk = JWK(kty="oct", k=_b64encode(raw))
+        # @auth/core hashes the thumbprint with sha(8 * key bytes); jwcrypto defaults to SHA-256.
+        kid = jwk.thumbprint(hashes.SHA512() if length == 64 else hashes.SHA256())
+        return _Key(jwk, kid, index)
+
+
+class DecodeCache:
+    """A bounded LRU in front of :meth:`SessionCodec.decode`, keyed by (cookie name, SHA-256 of
+    the token), remembering failures too. Keying by digest bounds memory by the entry count
+    whatever the token sizes. The cache never extends a session: the policy checks time on
+    every request. Each call returns fresh claims, so callers cannot alter the cached ones.
+    Made for one event loop (no locking); build a new one with each new codec."""
+
+    def __init__(self, codec: SessionCodec, max_entries: int) -> None:
+        self._codec = codec
+        self._max_entries = max(0, max_entries)
+        self._entries: OrderedDict[tuple[str, bytes], Decoded | str] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def decode(self, token: str, cookie_name: str) -> Decoded:
+        key = (cookie_name, hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest())
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._decode(token, cookie_name)
+            self._remember(key, entry)
+        else:
+            self._entries.move_to_end(key)
+        if isinstance(entry, str):
+            raise InvalidToken(entry)  # a new exception each time: a shared one grows tracebacks
+        return Decoded(_copy_json(entry.claims), entry.secret_index)
+
+    def _decode(self, token: str, cookie_name: str) -> Decoded | str:
+        try:
+            return self._codec.decode(token, cookie_name)
+        except InvalidToken as error:
+            return error.reason
+
+    def _remember(self, key: tuple[str, bytes], entry: Decoded | str) -> None:
+        if self._max_entries == 0:
+            return
+        self._entries[key] = entry
+        if len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+
+def _decrypt(token: str, enc: str, key: JWK) -> bytes | None:
+    """The plaintext, or None when this key does not decrypt the token."""
+    jwe = JWE()
+    jwe.allowed_algs = ["dir", enc]
+    try:
+        jwe.deserialize(token, key=key)
+    # jwcrypto reports a wrong key, a bad tag or a bad IV length through many exception
+    # types (its own, ValueError, cryptography's InvalidTag...): all mean "does not decrypt".
+    except Exception:
+        return None
+    return bytes(jwe.payload)
+
+
+def _parse_claims(plaintext: bytes) -> dict[str, Any]:
+    claims = _loads(plaintext, "payload")
+    if not isinstance(claims, dict):
+        raise InvalidToken("payload")
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise InvalidToken("no_sub")
+    if not (_is_numeric_date(claims.get("iat")) and _is_numeric_date(claims.get("exp"))):
+        raise InvalidToken("claims")
+    return claims
+
+
+def _is_numeric_date(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and (
+        abs(value) <= _MAX_NUMERIC_DATE
+    )
+
+
+def _loads(data: bytes, reason: str) -> Any:
+    """Parse JSON as JavaScript's JSON.parse would accept it: strict UTF-8, and no NaN or
+    Infinity (Python accepts both literals, and turns 1e400 into inf)."""
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_reject, parse_float=_finite)
+    # RecursionError: deep nesting; ValueError: bad JSON, bad UTF-8, or an int too long to
+    # convert (Python's int_max_str_digits).
+    except (ValueError, RecursionError):
+        raise InvalidToken(reason) from None  # no chained cause: it may quote the plaintext
+
+
+def _reject(literal: str) -> float:
+    raise ValueError("non-finite number")
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError("non-finite number")
+    return value
+
+
+def _json_bytes(payload: dict[str, Any]) -> bytes:
+    try:
+        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, RecursionError) as error:
+        raise ValueError("claims are not JSON") from error
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate: escape it, as JavaScript's JSON.stringify does.
+        return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("ascii")
+
+
+def _copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists and immutable scalars), faster than deepcopy."""
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value
+
+
+def _is_b64url(part: str) -> bool:
+    return bool(part) and len(part) % 4 != 1 and _B64URL.fullmatch(part) is not None
+
+
+def _b64decode(part: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    except (binascii.Error, ValueError):
+        raise InvalidToken("malformed") from None
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a secret is not valid UTF-8 text") from None
