@@ -1,0 +1,322 @@
+"""Forward one request to its upstream and stream the answer back.
+
+Bodies are streamed both ways, never buffered: memory per request is bounded by aiohttp's
+read buffers whatever the body size. The upstream's answer is passed through as sent
+(status, reason, headers, compressed bytes), minus the hop-by-hop headers.
+
+Failures are :class:`UpstreamError` only while the client has not seen a response yet (the
+caller answers 502 or 504). Once the headers are out, an upstream that breaks has its client
+connection cut (never a clean end, so a truncated body cannot pass for a whole one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Literal, NoReturn
+
+import aiohttp
+from aiohttp import WSCloseCode, hdrs, web
+from multidict import CIMultiDict
+from yarl import URL
+
+from gateway.config import Timeouts, Upstream
+from gateway.websocket import (
+    BeforeSend,
+    Clock,
+    accept_and_relay,
+    handshake_headers,
+    offered_protocols,
+)
+
+Reason = Literal["connect", "timeout", "reset"]
+
+# RFC 9110 7.6.1 plus the usual leftovers (Proxy-Connection, Keep-Alive, HTTP2-Settings).
+# Headers named in `Connection` and every `Proxy-*` header are removed as well.
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
+    "te", "trailer", "transfer-encoding", "upgrade", "http2-settings",
+})
+
+# Headers aiohttp would otherwise invent on the upstream request; the upstream should see only
+# what the client sent (an invented Accept-Encoding would change what the app answers).
+_AUTO_HEADERS = (hdrs.ACCEPT, hdrs.ACCEPT_ENCODING, hdrs.USER_AGENT, hdrs.CONTENT_TYPE)
+# Idle pooled connections are dropped before Node's default 5 s keepAliveTimeout, so the
+# gateway never sends a request on a socket the upstream is closing (a POST would fail).
+KEEPALIVE_SECONDS = 4.0
+# A header line of the upstream's answer may be this long (aiohttp's default is 8190; long
+# Content-Security-Policy values and NextAuth's ~4 KB cookie chunks come close).
+MAX_UPSTREAM_FIELD = 65536
+# The caller's target goes into the request line verbatim: nothing that could split it.
+_UNSAFE_TARGET = re.compile(r"[\x00-\x20\x7f]")
+
+
+class UpstreamError(Exception):
+    """The upstream failed before the client saw a response: 502 (connect, reset) or 504."""
+
+    def __init__(self, reason: Reason, upstream: Upstream, detail: str = "") -> None:
+        # The message names the upstream and the failure, never the path: it may carry tokens.
+        suffix = f" ({detail})" if detail else ""
+        super().__init__(f"upstream {upstream.label}: {reason}{suffix}")
+        self.reason: Reason = reason
+        self.upstream = upstream
+
+
+class UpstreamPool:
+    """One pooled keep-alive aiohttp.ClientSession per upstream, no cookie jar (DummyCookieJar),
+    auto_decompress=False, no redirects followed, trust_env False."""
+
+    def __init__(self, timeouts: Timeouts) -> None:
+        self.timeouts = timeouts
+        # sock_read bounds the wait for the response headers and every gap between body chunks.
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=timeouts.connect, sock_read=timeouts.upstream)
+        self._sessions: dict[Upstream, aiohttp.ClientSession] = {}
+
+    def session(self, upstream: Upstream) -> aiohttp.ClientSession:
+        """The upstream's session, created on first use (inside the running loop)."""
+        session = self._sessions.get(upstream)
+        if session is None or session.closed:
+            session = self._sessions[upstream] = self._new_session()
+        return session
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        # limit=0: a proxy must not queue request 101 behind 100 long polls; each upstream
+        # connection stands for one client request the server already accepted.
+        connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS)
+        return aiohttp.ClientSession(
+            connector=connector, timeout=self._timeout, cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False, trust_env=False, skip_auto_headers=_AUTO_HEADERS,
+            max_field_size=MAX_UPSTREAM_FIELD, max_line_size=MAX_UPSTREAM_FIELD)
+
+    async def close(self) -> None:
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.close()
+
+
+def _tokens(values: Iterable[str]) -> set[str]:
+    return {token.strip().lower() for value in values for token in value.split(",")} - {""}
+
+
+def strip_hop_by_hop(headers: CIMultiDict[str]) -> None:
+    """Remove hop-by-hop headers in place: the standard ones, every name any ``Connection``
+    header lists (any case, comma lists; Host excepted), and every ``Proxy-*`` header."""
+    # Host is never hop-by-hop: a client naming it must not swap the Host the app sees.
+    named = _tokens(headers.getall(hdrs.CONNECTION, ())) - {"host"}
+    for name in {name.lower() for name in headers}:
+        if name in HOP_BY_HOP or name in named or name.startswith("proxy-"):
+            headers.popall(name, None)
+
+
+def is_websocket_upgrade(request: web.Request) -> bool:
+    """A GET asking to switch to the WebSocket protocol (other upgrades are stripped)."""
+    return (request.method == hdrs.METH_GET
+            and "websocket" in _tokens(request.headers.getall(hdrs.UPGRADE, ()))
+            and "upgrade" in _tokens(request.headers.getall(hdrs.CONNECTION, ())))
+
+
+def _url(upstream: Upstream, path_qs: str) -> URL:
+    """The upstream URL with the caller's target exactly as given (no re-normalising).
+    Raises ValueError for a target that is not origin-form or could split the request line."""
+    if not path_qs.startswith("/") or _UNSAFE_TARGET.search(path_qs):
+        raise ValueError("request target must be a path without spaces or control characters")
+    return URL(upstream.origin + path_qs, encoded=True)
+
+
+def _reraise(exc: Exception, upstream: Upstream) -> NoReturn:
+    """Raise the UpstreamError ``exc`` stands for, or ``exc`` itself if it is not one."""
+    error = _error(exc, upstream)
+    if error is None:
+        raise exc
+    raise error from None  # the cause's text may name the full URL
+
+
+def _error(exc: BaseException, upstream: Upstream) -> UpstreamError | None:
+    """The UpstreamError an aiohttp failure stands for; None for anything else."""
+    if isinstance(exc, asyncio.TimeoutError):  # ServerTimeoutError, ConnectionTimeoutError too
+        reason: Reason = "timeout"
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        reason = "connect"
+    elif isinstance(exc, aiohttp.ClientError):  # disconnected, OS error, bad payload/answer
+        reason = "reset"
+    else:
+        return None
+    detail = type(exc).__name__
+    if isinstance(exc, aiohttp.ClientResponseError):  # its text holds the URL: status only
+        detail += f" {exc.status}"
+    elif isinstance(exc, OSError) and exc.strerror:
+        detail += f": {exc.strerror}"
+    return UpstreamError(reason, upstream, detail)
+
+
+class _ClientBody:
+    """The client's request body as chunks, remembering whether reading the *client* failed:
+    a client that hangs up mid-upload must abort the upstream request (never a clean end of
+    body) and must not be blamed on the upstream.
+
+    A client that stops sending mid-body for ``idle`` seconds fails the same way (nginx's
+    client_body_timeout): otherwise it would hold a handler and an upstream connection open
+    for as long as it likes, as would a malformed chunk, which aiohttp leaves pending.
+    """
+
+    def __init__(self, request: web.Request, idle: float) -> None:
+        self._content, self._idle = request.content, idle
+        self.failure: BaseException | None = None
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        while True:
+            try:
+                async with asyncio.timeout(self._idle):
+                    chunk = await self._content.readany()
+            except Exception as exc:
+                self.failure = exc
+                raise
+            if not chunk:
+                return
+            yield chunk
+
+
+def _request_headers(request: web.Request, headers: CIMultiDict[str]) -> CIMultiDict[str]:
+    """The caller's headers with the body framing taken from the request itself: the
+    client's Content-Length, or chunked (aiohttp adds it) when it sent a chunked body."""
+    result = CIMultiDict(headers)
+    # Expect: the gateway's server already answered 100-continue to the client.
+    for name in (hdrs.CONTENT_LENGTH, hdrs.TRANSFER_ENCODING, hdrs.EXPECT):
+        result.popall(name, None)
+    if request.content_length is not None:
+        result[hdrs.CONTENT_LENGTH] = str(request.content_length)
+    return result
+
+
+class _ProxyResponse(web.StreamResponse):
+    """A response that writes the upstream's headers as sent: aiohttp would add
+    ``Content-Type: application/octet-stream`` (a browser would download instead of sniff)
+    and its own ``Server`` when the upstream sent none."""
+
+    async def _prepare_headers(self) -> None:
+        absent = [name for name in (hdrs.CONTENT_TYPE, hdrs.SERVER) if name not in self.headers]
+        await super()._prepare_headers()
+        for name in absent:
+            self.headers.popall(name, None)
+
+
+def _client_failed(failure: BaseException) -> web.StreamResponse:
+    """The response for a request whose client failed mid-upload: 408 when it went quiet,
+    499 when it hung up (never delivered; logged and counted as nginx does), else 400."""
+    if isinstance(failure, TimeoutError):
+        response = web.Response(status=408, text="request body timed out")
+    elif isinstance(failure, ConnectionError):
+        response = web.Response(status=499, reason="Client Closed Request")
+    else:
+        response = web.Response(status=400, text="bad request body")
+    response.force_close()
+    return response
+
+
+async def forward_http(request: web.Request, pool: UpstreamPool, upstream: Upstream, *,
+                       path_qs: str, headers: CIMultiDict[str],
+                       before_send: BeforeSend | None = None,
+                       on_error: Callable[[UpstreamError], None] | None = None,
+                       ) -> web.StreamResponse:
+    """Send the request to ``upstream`` and stream its answer to the client.
+
+    ``headers`` are the prepared upstream request headers (hop-by-hop already stripped,
+    ``Host`` set). ``before_send`` sees the response before its headers go out. Raises
+    UpstreamError if the upstream fails before that; a failure after it cuts the client
+    connection and is reported to ``on_error`` instead.
+    """
+    url, body = _url(upstream, path_qs), _ClientBody(request, idle=pool.timeouts.upstream)
+    try:
+        answer = await pool.session(upstream).request(
+            request.method, url, headers=_request_headers(request, headers),
+            data=body.chunks() if request.body_exists else None, allow_redirects=False)
+    except Exception as exc:
+        if body.failure is not None:
+            return _client_failed(body.failure)
+        _reraise(exc, upstream)
+    try:
+        return await _relay(request, answer, upstream, before_send, on_error)
+    except BaseException:  # cancelled, or before_send failed: the answer is half read
+        answer.close()
+        raise
+    finally:
+        answer.release()  # back to the pool only when read to the end
+
+
+async def _relay(request: web.Request, answer: aiohttp.ClientResponse, upstream: Upstream,
+                 before_send: BeforeSend | None,
+                 on_error: Callable[[UpstreamError], None] | None) -> web.StreamResponse:
+    headers = CIMultiDict(answer.headers)
+    strip_hop_by_hop(headers)
+    response = _ProxyResponse(status=answer.status, reason=answer.reason, headers=headers)
+    if before_send is not None:
+        before_send(response)
+    try:
+        await response.prepare(request)
+        error = await _copy_body(answer, response, upstream)
+    except ConnectionError:  # the client left: stop reading the upstream
+        answer.close()
+        return response
+    if error is not None:
+        answer.close()
+        _cut(request, response)
+        if on_error is not None:
+            on_error(error)
+    return response
+
+
+async def _copy_body(answer: aiohttp.ClientResponse, response: web.StreamResponse,
+                     upstream: Upstream) -> UpstreamError | None:
+    """Stream the body chunk by chunk; the upstream's failure is returned, the client's
+    (ConnectionError from a write) raised."""
+    while True:
+        try:
+            chunk = await answer.content.readany()
+        except Exception as exc:
+            error = _error(exc, upstream)
+            if error is None:
+                raise
+            return error
+        if not chunk:
+            break
+        await response.write(chunk)
+    await response.write_eof()
+    return None
+
+
+def _cut(request: web.Request, response: web.StreamResponse) -> None:
+    """End the client connection without the end of the body (no last chunk), so the client
+    sees a truncated response as an error instead of as complete."""
+    response.force_close()
+    transport = request.transport
+    if transport is not None:
+        transport.close()
+
+
+async def forward_websocket(request: web.Request, pool: UpstreamPool, upstream: Upstream, *,
+                            path_qs: str, headers: CIMultiDict[str],
+                            before_send: BeforeSend | None = None,
+                            close_at: float | None = None,
+                            clock: Clock = time.time) -> web.WebSocketResponse:
+    """Open the upstream WebSocket first, then accept the client with the subprotocol the
+    upstream chose, and relay until either side closes (or ``close_at``: 1008).
+
+    Raises UpstreamError before accepting the client if the upstream cannot be reached or
+    refuses the handshake, and web.HTTPBadRequest for a malformed client handshake.
+    """
+    url, offered = _url(upstream, path_qs), offered_protocols(request)
+    try:
+        upstream_ws = await pool.session(upstream).ws_connect(
+            url, headers=handshake_headers(headers), protocols=offered,
+            autoclose=False, autoping=False)
+    except Exception as exc:
+        _reraise(exc, upstream)
+    try:
+        return await accept_and_relay(request, upstream_ws, protocol=upstream_ws.protocol,
+                                      before_send=before_send, close_at=close_at, clock=clock)
+    finally:
+        # A no-op once the relay closed it; else the client vanished (handler cancelled).
+        await upstream_ws.close(code=WSCloseCode.GOING_AWAY)
