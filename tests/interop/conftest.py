@@ -137,3 +137,8 @@ def nextauth() -> NextAuth:
             "run `make node` (or `make test`, which does it)"
         )
     return NextAuth(node)
+
+
+# The gateway harness of the integration tests, for tests that put the gateway between the
+# real packages.
+from tests.integration.conftest import harness_factory  # noqa: E402, F401

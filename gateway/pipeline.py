@@ -1,0 +1,281 @@
+"""One request, top to bottom: route -> session -> decision -> headers -> forward -> cookies.
+
+:func:`handle` is the gateway's only request handler. Each stage lives in its own module; this
+one only wires them, so a newcomer can point at the line where each happens. Errors from any
+stage are raised and turned into responses in :func:`gateway.responses.error_response`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from gateway.config import GatewayConfig, Route
+from gateway.cookies import SessionCookie, parse_cookie_header, without
+from gateway.endpoints import ROUTE_LABEL, is_gateway_path, session_endpoint
+from gateway.identity import identity_values, remove_headers, strip_identity
+from gateway.policy import DENIED, Decision, Kind, SessionRead, evaluate
+from gateway.responses import (
+    NO_STORE,
+    BadRequest,
+    Forbidden,
+    GatewayError,
+    LoginRequired,
+    NotFound,
+    error_response,
+)
+from gateway.routes import BadPath, RequestPath, match_route, normalise
+from gateway.runtime import Active, GatewayContext
+from gateway.trust import ClientView, client_view, forwarded_headers, strip_forwarding
+from gateway.upstream import (
+    UpstreamError,
+    forward_http,
+    forward_websocket,
+    is_websocket_upgrade,
+    strip_hop_by_hop,
+)
+
+Pairs = list[tuple[str, str]]
+METHOD_OVERRIDES = ("X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override")
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request as it goes through the stages; read by metrics and the access log."""
+
+    active: Active
+    view: ClientView
+    now: float
+    route: str = "none"
+    decision: Decision | None = None
+    found: SessionCookie | None = None
+    set_cookies: list[str] = field(default_factory=list)
+    renewed_token: str | None = None
+    upstream_seconds: float | None = None
+
+    @property
+    def secure(self) -> bool:
+        return self.view.proto == "https"
+
+
+async def handle(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[GatewayContext.KEY]
+    active = ctx.runtime.active
+    config = active.config
+    view = client_view(request.remote, request.headers, trusted=config.trusted_proxies,
+                       scheme=request.scheme)
+    exchange = Exchange(active, view, ctx.clock())
+    started = time.perf_counter()
+    ctx.metrics.inflight.inc()
+    status = 500  # what is counted if the client goes away mid-answer
+    try:
+        response = await _respond(request, ctx, exchange)
+        status = response.status
+        return response
+    finally:
+        ctx.metrics.inflight.dec()
+        ctx.metrics.request_done(exchange.route, request.method, status,
+                                 time.perf_counter() - started)
+
+
+async def _respond(request: web.Request, ctx: GatewayContext,
+                   exchange: Exchange) -> web.StreamResponse:
+    config = exchange.active.config
+    try:
+        return await _proxy(request, ctx, exchange)
+    except BadPath as exc:
+        return error_response(BadRequest(str(exc)), request, config, request.raw_path)
+    except (GatewayError, UpstreamError) as exc:
+        if isinstance(exc, UpstreamError):
+            ctx.metrics.upstream_failed(exc)
+        response = error_response(exc, request, config, request.raw_path)
+        for cookie in exchange.set_cookies:
+            response.headers.add("Set-Cookie", cookie)
+        return response
+
+
+async def _proxy(request: web.Request, ctx: GatewayContext,
+                 exchange: Exchange) -> web.StreamResponse:
+    config = exchange.active.config
+    path = normalise(request.raw_path.partition("?")[0])
+    if is_gateway_path(config, path.match):
+        return _own_endpoint(request, ctx, exchange, path)
+    route = _route(config, path, exchange)
+    pairs = parse_cookie_header(request.headers.getall("Cookie", ()))
+    exchange.found, read = exchange.active.sessions.read(pairs)
+    decision = exchange.decision = _decide(request, read, route, config, exchange.now)
+    ctx.metrics.observe_decision(route.name, decision, exchange.now)
+    _plan_cookies(exchange, decision)
+    if decision.kind is Kind.FORBIDDEN:
+        raise Forbidden(decision)
+    if decision.kind in DENIED:
+        raise LoginRequired(decision, route)
+    headers = _upstream_headers(request, exchange, pairs, route)
+    return await _forward(request, ctx, route, _target(request, path), headers, exchange)
+
+
+def _own_endpoint(request: web.Request, ctx: GatewayContext, exchange: Exchange,
+                  path: RequestPath) -> web.Response:
+    """``{gateway_prefix}/session``; anything else under the prefix is 404, never proxied."""
+    config = exchange.active.config
+    exchange.route = ROUTE_LABEL
+    if path.match != config.gateway_prefix.lower() + "/session":
+        raise NotFound()
+    pairs = parse_cookie_header(request.headers.getall("Cookie", ()))
+    exchange.found, read = exchange.active.sessions.read(pairs)
+    route = Route(ROUTE_LABEL, config.gateway_prefix, config.gateway_prefix, config.upstream)
+    decision = evaluate(read, route, config, exchange.now)
+    if decision.kind is Kind.REFRESHED:  # reading the session never renews it
+        decision = replace(decision, kind=Kind.ALLOWED, state=Kind.ALLOWED, reason="valid")
+    exchange.decision = decision
+    ctx.metrics.observe_decision(ROUTE_LABEL, decision, exchange.now)
+    return session_endpoint(request, config, decision)
+
+
+def _route(config: GatewayConfig, path: RequestPath, exchange: Exchange) -> Route:
+    route = match_route(config.routes, path)
+    if route is None:
+        raise NotFound()
+    exchange.route = route.name
+    return route
+
+
+def _decide(request: web.Request, read: SessionRead, route: Route, config: GatewayConfig,
+            now: float) -> Decision:
+    decision = evaluate(read, route, config, now)
+    if config.preflight == "pass" and is_preflight(request) and decision.kind in DENIED:
+        # A CORS preflight carries no cookies by design; the real request is checked.
+        return Decision(Kind.PUBLIC, "preflight", decision.policy, decision.session,
+                        state=decision.state)
+    return decision
+
+
+def is_preflight(request: web.Request) -> bool:
+    headers = request.headers
+    return (request.method == "OPTIONS" and "Origin" in headers
+            and "Access-Control-Request-Method" in headers)
+
+
+def _plan_cookies(exchange: Exchange, decision: Decision) -> None:
+    """The Set-Cookie this response should carry: a renewal, a deletion, or nothing."""
+    found, sessions = exchange.found, exchange.active.sessions
+    assert found is not None
+    if decision.drops_session and found.present:
+        exchange.set_cookies = sessions.delete(found, exchange.secure)
+    elif decision.renews and decision.session and decision.policy:
+        exchange.renewed_token, exchange.set_cookies = sessions.renew(
+            found, decision.session, decision.policy, int(exchange.now), exchange.secure)
+
+
+def _upstream_headers(request: web.Request, exchange: Exchange, pairs: Pairs,
+                      route: Route) -> CIMultiDict[str]:
+    config, view = exchange.active.config, exchange.view
+    headers = CIMultiDict(request.headers)
+    strip_hop_by_hop(headers)
+    if is_preflight(request):
+        # An unauthenticated preflight must not turn into a DELETE in an app that honours
+        # method overrides.
+        remove_headers(headers, METHOD_OVERRIDES)
+    strip_identity(headers, [name for name, _ in config.identity_headers])
+    strip_forwarding(headers)
+    headers.extend(forwarded_headers(view, request.headers))
+    headers["X-Request-Id"] = view.request_id or uuid.uuid4().hex
+    if not config.preserve_host or "Host" not in request.headers:
+        headers["Host"] = route.upstream.label
+    _rewrite_cookie(headers, exchange, pairs)
+    decision = exchange.decision
+    if decision and decision.session and decision.state in (Kind.ALLOWED, Kind.REFRESHED):
+        headers.extend(identity_values(decision.session.claims, config.identity_headers))
+    return headers
+
+
+def _rewrite_cookie(headers: CIMultiDict[str], exchange: Exchange, pairs: Pairs) -> None:
+    """Upstream never sees a session the policy refused, and sees a renewal as its new value
+    (the app may know only the newest secret)."""
+    decision, found = exchange.decision, exchange.found
+    assert decision is not None and found is not None
+    headers.popall("Cookie", None)
+    # Look-alikes of the session cookie (the other __Secure- variant, names the app's
+    # startsWith() would fold in) never reach the app: it must read only what was checked.
+    stale = set(found.extraneous)
+    if decision.drops_session or exchange.renewed_token:
+        stale.update(found.present)
+    kept: Pairs = [(n, v) for n, v in pairs if n not in stale]
+    if exchange.renewed_token and decision.session:
+        kept += exchange.active.sessions.chunks(decision.session.cookie_name,
+                                                exchange.renewed_token)
+    value = without(kept, ())
+    if value:
+        headers["Cookie"] = value
+
+
+def _target(request: web.Request, path: RequestPath) -> str:
+    """The normalised path plus the query as sent (a fragment never goes upstream)."""
+    _, mark, query = request.raw_path.partition("#")[0].partition("?")
+    return path.forward + mark + query
+
+
+async def _forward(request: web.Request, ctx: GatewayContext, route: Route, target: str,
+                   headers: CIMultiDict[str], exchange: Exchange) -> web.StreamResponse:
+    started = time.perf_counter()
+
+    def before_send(response: web.StreamResponse) -> None:
+        exchange.upstream_seconds = time.perf_counter() - started
+        ctx.metrics.upstream_duration.labels(route.upstream.label).observe(
+            exchange.upstream_seconds)
+        _attach_cookies(response, exchange)
+
+    if is_websocket_upgrade(request):
+        return await forward_websocket(request, ctx.pool, route.upstream, path_qs=target,
+                                       headers=headers, before_send=before_send,
+                                       close_at=_close_at(exchange), clock=ctx.clock)
+    return await forward_http(request, ctx.pool, route.upstream, path_qs=target,
+                              headers=headers, before_send=before_send,
+                              on_error=ctx.metrics.upstream_failed)
+
+
+def _attach_cookies(response: web.StreamResponse, exchange: Exchange) -> None:
+    """Add our Set-Cookie unless the app set the session cookie itself: the app's cookie
+    wins (it knows more), keeping ``auth_time`` when the app dropped it."""
+    sessions, decision = exchange.active.sessions, exchange.decision
+    app = sessions.app_cookies(response.headers.getall("Set-Cookie", ()))
+    cookies = exchange.set_cookies
+    if app:
+        session = decision.session if decision else None
+        replaced = session and sessions.carry_auth_time(app, session, exchange.secure,
+                                                        int(exchange.now))
+        if not replaced:
+            return
+        family = {cookie.name for cookie in app}
+        _drop_set_cookies(response, family)
+        cookies = replaced
+    for cookie in cookies:
+        response.headers.add("Set-Cookie", cookie)
+    if cookies:
+        response.headers["Cache-Control"] = NO_STORE
+
+
+def _drop_set_cookies(response: web.StreamResponse, names: set[str]) -> None:
+    kept = [c for c in response.headers.getall("Set-Cookie", ())
+            if c.partition("=")[0].strip() not in names]
+    response.headers.popall("Set-Cookie", None)
+    for cookie in kept:
+        response.headers.add("Set-Cookie", cookie)
+
+
+def _close_at(exchange: Exchange) -> float | None:
+    """When a WebSocket opened now must close: the session's idle or hard limit."""
+    decision = exchange.decision
+    if not decision or not decision.session or not decision.policy:
+        return None
+    claims, policy = decision.session.claims, decision.policy
+    written = exchange.now if exchange.renewed_token else float(claims["iat"])
+    close_at = written + policy.max_age
+    if policy.absolute_max_age is not None:
+        signed_in = float(claims.get("auth_time", claims["iat"]))
+        close_at = min(close_at, signed_in + policy.absolute_max_age)
+    return close_at

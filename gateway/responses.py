@@ -1,0 +1,107 @@
+"""Every answer the gateway makes itself, and the one place errors become responses.
+
+The pipeline raises; :func:`error_response` matches the exception type and whether the
+request is a browser navigation (Oathkeeper's ``when`` idea) and builds the 302 / 401 / 403 /
+404 / 400 / 502 / 504. Nothing else in the gateway builds an error page.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping
+from http import HTTPStatus
+
+from aiohttp import web
+
+from gateway.config import GatewayConfig, Route
+from gateway.navigation import is_navigation
+from gateway.policy import Decision, Kind
+from gateway.redirects import callback_target, login_location
+from gateway.upstream import UpstreamError
+
+NO_STORE = "private, no-store"
+# The `error` codes of the 401 body and WWW-Authenticate, per decision.
+ERROR_CODES = {
+    Kind.UNAUTHENTICATED: "unauthenticated",
+    Kind.INVALID: "invalid_session",
+    Kind.EXPIRED: "session_expired",
+}
+
+
+class GatewayError(Exception):
+    """A request the gateway answers itself instead of proxying."""
+
+
+class LoginRequired(GatewayError):
+    def __init__(self, decision: Decision, route: Route) -> None:
+        super().__init__(decision.kind.value)
+        self.decision = decision
+        self.route = route
+
+
+class Forbidden(GatewayError):
+    def __init__(self, decision: Decision) -> None:
+        super().__init__("forbidden")
+        self.decision = decision
+
+
+class NotFound(GatewayError):
+    pass
+
+
+class BadRequest(GatewayError):
+    pass
+
+
+def error_response(exc: Exception, request: web.Request, config: GatewayConfig,
+                   raw_path_qs: str) -> web.Response:
+    """The response for a request the gateway will not (or cannot) proxy."""
+    navigation = is_navigation(request.method, request.headers)
+    if isinstance(exc, LoginRequired):
+        if navigation and exc.route.unauthenticated != 401:
+            return _login_redirect(config, raw_path_qs)
+        return unauthorised(ERROR_CODES[exc.decision.kind])
+    status, code, title = _plain_error(exc)
+    if navigation:
+        return html_page(status, title)
+    return json_response(status, {"error": code})
+
+
+def _plain_error(exc: Exception) -> tuple[int, str, str]:
+    if isinstance(exc, Forbidden):
+        return 403, "forbidden", "You may not open this page."
+    if isinstance(exc, NotFound):
+        return 404, "not_found", "There is nothing here."
+    if isinstance(exc, BadRequest):
+        return 400, "bad_request", "This address cannot be served."
+    if isinstance(exc, UpstreamError) and exc.reason == "timeout":
+        return 504, "upstream_timeout", "The application took too long to answer."
+    if isinstance(exc, UpstreamError):
+        return 502, "upstream_unavailable", "The application is not answering."
+    raise TypeError(f"no response for {type(exc).__name__}")
+
+
+def _login_redirect(config: GatewayConfig, raw_path_qs: str) -> web.Response:
+    location = login_location(config.login, callback=callback_target(raw_path_qs),
+                              public_url=config.public_url)
+    return web.Response(status=302, headers={"Location": location, "Cache-Control": NO_STORE})
+
+
+def unauthorised(code: str) -> web.Response:
+    response = json_response(401, {"error": code})
+    response.headers["WWW-Authenticate"] = f'Session realm="gateway", error="{code}"'
+    return response
+
+
+def json_response(status: int, body: Mapping[str, object]) -> web.Response:
+    return web.Response(status=status, text=json.dumps(body), content_type="application/json",
+                        headers={"Cache-Control": NO_STORE})
+
+
+def html_page(status: int, message: str) -> web.Response:
+    reason = HTTPStatus(status).phrase
+    body = (f"<!doctype html><html><head><meta charset=utf-8><title>{status} {reason}</title>"
+            f"</head><body><h1>{status} {reason}</h1><p>{html.escape(message)}</p></body></html>")
+    return web.Response(status=status, text=body, content_type="text/html",
+                        headers={"Cache-Control": NO_STORE})
