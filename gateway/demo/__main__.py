@@ -1,0 +1,56 @@
+"""``python -m gateway.demo [CONFIG]``: the demo upstream and the gateway, in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from aiohttp import web
+
+from gateway.config import GatewayConfig
+from gateway.demo.upstream import build_demo_app
+from gateway.loader import ConfigError, load_config
+from gateway.server import run_gateway
+
+BANNER = """
+  Session gateway demo
+  --------------------
+  Open  http://{listen}/          -> no session: you are sent to the login page
+  Pick  alice (admin) or bob (general user) -> back where you started, signed in
+  Open  http://{listen}/admin/    -> alice may, bob gets a 403
+  Wait  {admin_update}s as alice and reload: the gateway renews the cookie (Set-Cookie)
+  Idle  {admin_max}s as alice (or {general_max}s as bob): the next page sends you to log in
+  Metrics: http://{metrics}/metrics     Stop: Ctrl-C
+"""
+
+
+async def main(config: GatewayConfig) -> None:
+    runner = web.AppRunner(build_demo_app(config), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, config.upstream.host, config.upstream.port).start()
+    admin, general = config.policy("admin"), config.policy("general")
+    print(BANNER.format(listen=config.listen, metrics=config.metrics_listen,
+                        admin_update=admin.update_age, admin_max=admin.max_age,
+                        general_max=general.max_age), file=sys.stderr, flush=True)
+    try:
+        await run_gateway(config)
+    finally:
+        await runner.cleanup()
+
+
+def run(argv: list[str]) -> int:
+    path = argv[0] if argv else "config/gateway.yaml"
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if not config.demo:
+        print(f"{path}: the demo runs only on a config with `demo: true`", file=sys.stderr)
+        return 2
+    asyncio.run(main(config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1:]))
