@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from aiohttp import web
 from multidict import CIMultiDict
 
 from gateway.config import GatewayConfig, Route
-from gateway.cookies import SessionCookie, parse_cookie_header, without
+from gateway.cookies import parse_cookie_header, without
 from gateway.endpoints import ROUTE_LABEL, is_gateway_path, session_endpoint
+from gateway.exchange import Exchange
 from gateway.identity import identity_values, remove_headers, strip_identity
 from gateway.policy import DENIED, Decision, Kind, SessionRead, evaluate
 from gateway.responses import (
@@ -29,8 +30,8 @@ from gateway.responses import (
     error_response,
 )
 from gateway.routes import BadPath, RequestPath, match_route, normalise
-from gateway.runtime import Active, GatewayContext
-from gateway.trust import ClientView, client_view, forwarded_headers, strip_forwarding
+from gateway.runtime import GatewayContext
+from gateway.trust import client_view, forwarded_headers, strip_forwarding
 from gateway.upstream import (
     UpstreamError,
     forward_http,
@@ -43,32 +44,13 @@ Pairs = list[tuple[str, str]]
 METHOD_OVERRIDES = ("X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override")
 
 
-@dataclass(slots=True)
-class Exchange:
-    """One request as it goes through the stages; read by metrics and the access log."""
-
-    active: Active
-    view: ClientView
-    now: float
-    route: str = "none"
-    decision: Decision | None = None
-    found: SessionCookie | None = None
-    set_cookies: list[str] = field(default_factory=list)
-    renewed_token: str | None = None
-    upstream_seconds: float | None = None
-
-    @property
-    def secure(self) -> bool:
-        return self.view.proto == "https"
-
-
 async def handle(request: web.Request) -> web.StreamResponse:
     ctx = request.app[GatewayContext.KEY]
     active = ctx.runtime.active
     config = active.config
     view = client_view(request.remote, request.headers, trusted=config.trusted_proxies,
                        scheme=request.scheme)
-    exchange = Exchange(active, view, ctx.clock())
+    exchange = Exchange(active, view, ctx.clock(), view.request_id or uuid.uuid4().hex)
     started = time.perf_counter()
     ctx.metrics.inflight.inc()
     status = 500  # what is counted if the client goes away mid-answer
@@ -183,7 +165,7 @@ def _upstream_headers(request: web.Request, exchange: Exchange, pairs: Pairs,
     strip_identity(headers, [name for name, _ in config.identity_headers])
     strip_forwarding(headers)
     headers.extend(forwarded_headers(view, request.headers))
-    headers["X-Request-Id"] = view.request_id or uuid.uuid4().hex
+    headers["X-Request-Id"] = exchange.request_id
     if not config.preserve_host or "Host" not in request.headers:
         headers["Host"] = route.upstream.label
     _rewrite_cookie(headers, exchange, pairs)
