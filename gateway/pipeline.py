@@ -227,7 +227,8 @@ def _attach_cookies(response: web.StreamResponse, exchange: Exchange) -> None:
     app = sessions.app_cookies(response.headers.getall("Set-Cookie", ()))
     cookies = exchange.set_cookies
     if app:
-        session = decision.session if decision else None
+        valid = decision and decision.state in (Kind.ALLOWED, Kind.REFRESHED)
+        session = decision.session if decision and valid else None
         replaced = session and sessions.carry_auth_time(app, session, exchange.secure,
                                                         int(exchange.now))
         if not replaced:

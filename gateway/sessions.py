@@ -107,8 +107,8 @@ class SessionStage:
             claims = self.codec.decode(token, name).claims
         except InvalidToken:
             return None
-        if "auth_time" in claims:
-            return None
+        if "auth_time" in claims or claims.get("sub") != session.claims.get("sub"):
+            return None  # the app kept it, or this is another user's fresh sign-in
         exp = int(claims["exp"])
         new = self.codec.encode({**claims, "auth_time": auth_time}, name, now=now,
                                 max_age=exp - now)

@@ -263,3 +263,19 @@ async def test_upstream_too_slow_is_504(harness_factory: MakeHarness) -> None:
     token = gw.token(BOB, iat=T0 - 60)
     response = await gw.client.get("/stall", headers={**NAV, "Cookie": f"{COOKIE}={token}"})
     assert response.status == 504 and "text/html" in response.headers["Content-Type"]
+
+
+async def test_another_users_fresh_sign_in_is_not_given_the_old_auth_time(gw: Harness) -> None:
+    token = gw.token({**ALICE, "auth_time": T0 - 3 * 3600}, iat=T0 - 60)
+    app_token = gw.token(BOB, iat=T0)
+    gw.recorder.set_cookies = [f"{COOKIE}={app_token}; Path=/; HttpOnly; SameSite=Lax"]
+    response = await gw.client.get("/api/auth/callback/credentials",
+                                   headers={"Cookie": f"{COOKIE}={token}"})
+    assert response.headers.getall("Set-Cookie") == gw.recorder.set_cookies
+
+
+async def test_the_apps_sign_out_wins_over_a_due_renewal(gw: Harness) -> None:
+    token = gw.token(BOB, iat=T0 - 7 * 3600)
+    gw.recorder.set_cookies = [f"{COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"]
+    response = await gw.client.post("/api/auth/signout", headers={"Cookie": f"{COOKIE}={token}"})
+    assert response.headers.getall("Set-Cookie") == gw.recorder.set_cookies
