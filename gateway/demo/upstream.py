@@ -46,6 +46,10 @@ def page(title: str, body: str, status: int = 200) -> web.Response:
     return web.Response(text=text, content_type="text/html", status=status)
 
 
+def redirect(location: str) -> web.Response:
+    return web.Response(status=302, headers={"Location": location})
+
+
 def identity_table(request: web.Request) -> str:
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                    for k, v in request.headers.items() if k.lower().startswith("x-auth-request"))
@@ -73,7 +77,7 @@ async def login(request: web.Request) -> web.Response:
     token = SessionCodec(session.flavor, session.secrets).encode(
         user, session.cookie, now=now, max_age=TOKEN_LIFETIME)
     location = callback_target(str(form.get("callbackUrl", "/")))
-    response = web.HTTPFound(location)
+    response = redirect(location)
     for cookie in set_session(session.cookie, token, expires=now + TOKEN_LIFETIME,
                               secure=False, domain=session.cookie_domain,
                               chunk_size=CHUNK_SIZE[session.flavor], present=()):
@@ -83,7 +87,7 @@ async def login(request: web.Request) -> web.Response:
 
 async def signout(request: web.Request) -> web.Response:
     session = request.app[DEMO_CONFIG].session
-    response = web.HTTPFound("/login")
+    response = redirect("/login")
     names = [n for n in request.cookies if n.startswith(session.cookie)]
     for cookie in delete_session(names, secure=False, domain=session.cookie_domain):
         response.headers.add("Set-Cookie", cookie)
