@@ -279,3 +279,17 @@ async def test_the_apps_sign_out_wins_over_a_due_renewal(gw: Harness) -> None:
     gw.recorder.set_cookies = [f"{COOKIE}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax"]
     response = await gw.client.post("/api/auth/signout", headers={"Cookie": f"{COOKIE}={token}"})
     assert response.headers.getall("Set-Cookie") == gw.recorder.set_cookies
+
+
+@pytest.mark.parametrize(("preserve", "expected"), [("true", "app.example.com"),
+                                                    ("false", None)])
+async def test_host_header(harness_factory: MakeHarness, preserve: str,
+                           expected: str | None) -> None:
+    gw = await harness_factory(extra=f"preserve_host: {preserve}")
+    token = gw.token(BOB, iat=T0 - 60)
+    await gw.client.get("/", headers={"Cookie": f"{COOKIE}={token}", "Host": "app.example.com"})
+    upstream = gw.config.upstream.label
+    assert gw.recorder.last.headers["Host"] == (expected or upstream)
+    assert gw.recorder.last.headers["X-Forwarded-Host"] == "app.example.com"
+    assert gw.recorder.last.headers["X-Forwarded-For"] == "127.0.0.1"
+    assert gw.recorder.last.headers["X-Forwarded-Proto"] == "http"
