@@ -18,6 +18,7 @@ from gateway.config import GatewayConfig, Route
 from gateway.cookies import parse_cookie_header, without
 from gateway.endpoints import ROUTE_LABEL, is_gateway_path, session_endpoint
 from gateway.exchange import Exchange
+from gateway.forward_auth import Original, copy_cookies, original_request, wants_redirect
 from gateway.identity import identity_values, remove_headers, strip_identity
 from gateway.policy import DENIED, Decision, Kind, SessionRead, evaluate
 from gateway.responses import (
@@ -105,7 +106,10 @@ def _own_endpoint(request: web.Request, ctx: GatewayContext, exchange: Exchange,
     """``{gateway_prefix}/session``; anything else under the prefix is 404, never proxied."""
     config = exchange.active.config
     exchange.route = ROUTE_LABEL
-    if path.match != config.gateway_prefix.lower() + "/session":
+    endpoint = path.match.removeprefix(config.gateway_prefix.lower())
+    if endpoint == "/auth":
+        return _forward_auth(request, ctx, exchange)
+    if endpoint != "/session":
         raise NotFound()
     pairs = parse_cookie_header(request.headers.getall("Cookie", ()))
     exchange.found, read = exchange.active.sessions.read(pairs)
@@ -116,6 +120,42 @@ def _own_endpoint(request: web.Request, ctx: GatewayContext, exchange: Exchange,
     exchange.decision = decision
     ctx.metrics.observe_decision(ROUTE_LABEL, decision, exchange.now)
     return session_endpoint(request, config, decision)
+
+
+def _forward_auth(request: web.Request, ctx: GatewayContext,
+                  exchange: Exchange) -> web.Response:
+    """The same decision as a proxied request, answered to a proxy instead of forwarded."""
+    config = exchange.active.config
+    original = original_request(request, exchange.view)
+    route = match_route(config.routes, normalise(original.path))
+    if route is None:
+        raise NotFound()
+    pairs = parse_cookie_header(request.headers.getall("Cookie", ()))
+    exchange.found, read = exchange.active.sessions.read(pairs)
+    decision = exchange.decision = evaluate(read, route, config, exchange.now)
+    ctx.metrics.observe_decision(ROUTE_LABEL, decision, exchange.now)
+    _plan_cookies(exchange, decision)
+    cookies, exchange.set_cookies = exchange.set_cookies, []  # sent here, with nginx copies
+    try:
+        response = _auth_answer(request, config, decision, route, original)
+    except GatewayError as exc:
+        response = error_response(exc, request, config, original.uri)
+    copy_cookies(response, cookies)
+    return response
+
+
+def _auth_answer(request: web.Request, config: GatewayConfig, decision: Decision, route: Route,
+                 original: Original) -> web.Response:
+    if decision.kind is Kind.FORBIDDEN:
+        raise Forbidden(decision)
+    if decision.kind in DENIED:
+        raise LoginRequired(decision, route, return_to=original.uri, hint=True,
+                            may_redirect=wants_redirect(request, original))
+    response = web.Response(status=200, headers={"Cache-Control": NO_STORE})
+    if decision.session and decision.state in (Kind.ALLOWED, Kind.REFRESHED):
+        response.headers.extend(identity_values(decision.session.claims,
+                                                config.identity_headers))
+    return response
 
 
 def _route(config: GatewayConfig, path: RequestPath, exchange: Exchange) -> Route:

@@ -34,10 +34,19 @@ class GatewayError(Exception):
 
 
 class LoginRequired(GatewayError):
-    def __init__(self, decision: Decision, route: Route) -> None:
+    """No valid session. ``return_to`` (default: the request's own path and query) goes in
+    the login URL; ``may_redirect`` (default: the route allows it) lets a browser navigation
+    get the 302; ``hint`` puts the login URL in a ``Location`` header on the 401 (forward-auth
+    for nginx, which turns it into the redirect itself)."""
+
+    def __init__(self, decision: Decision, route: Route, *, return_to: str | None = None,
+                 may_redirect: bool | None = None, hint: bool = False) -> None:
         super().__init__(decision.kind.value)
         self.decision = decision
         self.route = route
+        self.return_to = return_to
+        self.may_redirect = route.unauthenticated != 401 if may_redirect is None else may_redirect
+        self.hint = hint
 
 
 class Forbidden(GatewayError):
@@ -59,9 +68,7 @@ def error_response(exc: Exception, request: web.Request, config: GatewayConfig,
     """The response for a request the gateway will not (or cannot) proxy."""
     navigation = is_navigation(request.method, request.headers)
     if isinstance(exc, LoginRequired):
-        if navigation and exc.route.unauthenticated != 401:
-            return _login_redirect(config, raw_path_qs)
-        return unauthorised(ERROR_CODES[exc.decision.kind])
+        return _login_required(exc, config, navigation, raw_path_qs)
     status, code, title = _plain_error(exc)
     if navigation:
         return html_page(status, title)
@@ -82,10 +89,17 @@ def _plain_error(exc: Exception) -> tuple[int, str, str]:
     raise TypeError(f"no response for {type(exc).__name__}")
 
 
-def _login_redirect(config: GatewayConfig, raw_path_qs: str) -> web.Response:
-    location = login_location(config.login, callback=callback_target(raw_path_qs),
+def _login_required(exc: LoginRequired, config: GatewayConfig, navigation: bool,
+                    raw_path_qs: str) -> web.Response:
+    return_to = raw_path_qs if exc.return_to is None else exc.return_to
+    location = login_location(config.login, callback=callback_target(return_to),
                               public_url=config.public_url)
-    return web.Response(status=302, headers={"Location": location, "Cache-Control": NO_STORE})
+    if navigation and exc.may_redirect:
+        return web.Response(status=302, headers={"Location": location, "Cache-Control": NO_STORE})
+    response = unauthorised(ERROR_CODES[exc.decision.kind])
+    if exc.hint:
+        response.headers["Location"] = location
+    return response
 
 
 def unauthorised(code: str) -> web.Response:

@@ -42,7 +42,7 @@ identity_headers:
   X-Auth-Request-User: sub
   X-Auth-Request-Email: email
   X-Auth-Request-Role: role
-trusted_proxies: [10.255.255.0/24]
+trusted_proxies: [{trusted}]
 {extra}
 """
 
@@ -140,12 +140,13 @@ MakeHarness = Callable[..., Awaitable[Harness]]
 @pytest.fixture
 async def harness_factory(aiohttp_client: Any) -> MakeHarness:
     async def make(*, flavor: str = "nextauth-v4", secrets: tuple[str, ...] = (SECRET,),
-                   extra: str = "", routes: str = ROUTES) -> Harness:
+                   extra: str = "", routes: str = ROUTES,
+                   trusted: str = "10.255.255.0/24") -> Harness:
         recorder = Recorder()
         upstream = TestServer(upstream_app(recorder), host="127.0.0.1")
         await upstream.start_server()
         text = CONFIG.format(port=upstream.port, flavor=flavor, secrets=json.dumps(list(secrets)),
-                             extra=extra, routes=routes.strip("\n"))
+                             extra=extra, routes=routes.strip("\n"), trusted=trusted)
         config = load_config_text(text, "test.yaml", env={})
         clock, registry = FakeClock(), CollectorRegistry()
         app = build_app(config, registry=registry, clock=clock)
