@@ -23,8 +23,10 @@ from gateway.policy import (
     DENIED,
     Decision,
     Kind,
+    Lifetime,
     SessionRead,
     evaluate,
+    lifetime,
     number,
     policy_for,
     roles_of,
@@ -139,9 +141,9 @@ def _with_session(e: Explanation, claims: Mapping[str, Any],
     if iat is None or exp is None:  # the codec refuses these; kept total for odd claims
         return e
     auth_time = number(claims.get("auth_time"))
-    expiries = _expiries(policy, config.session.clock_skew, iat, exp, auth_time,
-                         "auth_time" in claims)
-    return replace(e, iat=iat, exp=exp, auth_time=auth_time, renews=_renewal(policy, iat),
+    times = lifetime(claims, policy, config.session.clock_skew)
+    expiries = _expiries(policy, config.session.clock_skew, times, auth_time is not None)
+    return replace(e, iat=iat, exp=exp, auth_time=auth_time, renews=_renewal(policy, times),
                    expiries=expiries)
 
 
@@ -201,27 +203,24 @@ def _response(decision: Decision, route: Route, config: GatewayConfig) -> str:
     return answer
 
 
-def _renewal(policy: Policy, iat: float) -> Deadline | None:
-    if policy.update_age is None:
+def _renewal(policy: Policy, times: Lifetime) -> Deadline | None:
+    if policy.update_age is None or times.renews_at is None:
         return None
-    return Deadline("renew", iat + policy.update_age,
+    return Deadline("renew", times.renews_at,
                     f"iat + update_age ({format_duration(policy.update_age)})")
 
 
-def _expiries(policy: Policy, skew: int, iat: float, exp: float, auth_time: float | None,
+def _expiries(policy: Policy, skew: int, times: Lifetime,
               has_auth_time: bool) -> tuple[Deadline, ...]:
-    found = [Deadline("idle", iat + policy.max_age,
+    found = [Deadline("idle", times.idle_at,
                       f"iat + max_age ({format_duration(policy.max_age)})"),
-             Deadline("exp", exp + skew, f"exp + clock_skew ({format_duration(skew)})")]
+             Deadline("exp", times.exp_at, f"exp + clock_skew ({format_duration(skew)})")]
     cap = policy.absolute_max_age
-    if cap is not None and auth_time is not None:
-        found.append(Deadline("absolute", auth_time + cap,
-                              f"auth_time + absolute_max_age ({format_duration(cap)})"))
-    elif cap is not None and not has_auth_time:
-        found.append(Deadline("absolute", iat + cap,
-                              f"iat + absolute_max_age ({format_duration(cap)}); auth_time "
-                              "missing: counted from iat, which the gateway records as "
-                              "auth_time on the next response"))
+    if cap is not None and times.absolute_at is not None:
+        basis = (f"auth_time + absolute_max_age ({format_duration(cap)})" if has_auth_time else
+                 f"iat + absolute_max_age ({format_duration(cap)}); auth_time missing: counted "
+                 "from iat, which the gateway records as auth_time on the next response")
+        found.append(Deadline("absolute", times.absolute_at, basis))
     return tuple(found)
 
 
