@@ -1,0 +1,89 @@
+"""Drop clients that are too slow sending a request's headers (slowloris).
+
+aiohttp has no such timeout: a connection that trickles one header byte a second holds a
+socket and a parser for as long as it likes. :class:`GatewayRunner` is an ``AppRunner``
+whose connections get a deadline of ``timeouts.client_header`` from the first byte of each
+request (and from the connection's opening) to the end of its headers. The body, the
+response and a WebSocket are not limited by it; idle keep-alive is ``KEEPALIVE`` seconds.
+
+This reaches into ``aiohttp.web_protocol.RequestHandler`` (its ``_request_count``, bumped per
+parsed request head); tests/integration/test_slowclient.py fails if that ever changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_server import Server
+
+KEEPALIVE = 75.0  # nginx's default keepalive_timeout; aiohttp's own is an hour
+
+
+class HeaderDeadlineHandler(RequestHandler):
+    header_timeout: float = 10.0
+    _deadline: asyncio.TimerHandle | None = None
+    _in_request: bool = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm()  # a connection that never sends a byte is slow too
+
+    def data_received(self, data: bytes) -> None:
+        heads = self._request_count
+        super().data_received(data)
+        if self._request_count != heads:
+            self._disarm()
+            self._in_request = True
+        elif not self._in_request:
+            self._arm()
+
+    def log_access(self, request: BaseRequest, response: web.StreamResponse,
+                   time: float | None) -> None:
+        super().log_access(request, response, time)
+        self._in_request = False  # the next byte starts the next request's headers
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self._deadline is None:
+            self._deadline = self._loop.call_later(self.header_timeout, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _too_slow(self) -> None:
+        self._deadline = None
+        if not self._in_request and self.transport is not None:
+            self.transport.close()
+
+
+class _GuardedServer(Server):
+    header_timeout: float
+
+    def __call__(self) -> RequestHandler:
+        handler = HeaderDeadlineHandler(self, loop=self._loop, **self._kwargs)
+        handler.header_timeout = self.header_timeout
+        return handler
+
+
+class GatewayRunner(web.AppRunner):
+    """An ``AppRunner`` whose connections have a header deadline."""
+
+    def __init__(self, app: web.Application, *, header_timeout: float, **kwargs: Any) -> None:
+        kwargs.setdefault("keepalive_timeout", KEEPALIVE)
+        super().__init__(app, **kwargs)
+        self._header_timeout = header_timeout
+
+    async def _make_server(self) -> Server:
+        server = await super()._make_server()
+        server.__class__ = _GuardedServer  # same object, one more behaviour: see the module doc
+        server.header_timeout = self._header_timeout  # type: ignore[attr-defined]
+        return server
