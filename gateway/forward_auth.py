@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from gateway.navigation import is_navigation
+from gateway.routes import BadPath
 from gateway.trust import ClientView
 
 URI_HEADERS = ("X-Original-URI", "X-Forwarded-Uri")
@@ -45,9 +46,13 @@ def original_request(request: web.Request, view: ClientView) -> Original:
     if not view.trusted:
         return Original("GET", "/")
     headers = request.headers
-    uri = next((headers[h] for h in URI_HEADERS if h in headers), "/")
-    method = next((headers[h] for h in METHOD_HEADERS if h in headers), "GET")
-    return Original(method.upper() if method.isalpha() else "GET", uri)
+    uris = {headers[h] for h in URI_HEADERS if h in headers}
+    methods = {headers[h] for h in METHOD_HEADERS if h in headers}
+    if len(uris) > 1 or len(methods) > 1:
+        # A proxy sets one of them; the other then came from the client.
+        raise BadPath("the original request is named twice, differently")
+    method = methods.pop() if methods else "GET"
+    return Original(method.upper() if method.isalpha() else "GET", uris.pop() if uris else "/")
 
 
 def wants_redirect(request: web.Request, original: Original) -> bool:

@@ -7,6 +7,8 @@ come from the config, methods are folded to the standard ones, upstreams are the
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from gateway import __version__
@@ -25,10 +27,49 @@ def method_label(method: str) -> str:
     return method if method in METHODS else "other"
 
 
+class ConfigMetrics:
+    """The build and the config in force, and the reloads: reported by the one process that
+    loads the config (the gateway, or the supervisor of ``--workers``), never by workers.
+
+    So they stay exact without multiprocess aggregation: a multiprocess gauge cannot drop a
+    label set (the old ``sha256`` would stay exported beside the new one), and reloads counted
+    by N workers would count N times.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.reloads = Counter("gateway_config_reloads_total", "Config reloads.", ["result"],
+                               registry=registry)
+        for result in ("success", "failure"):  # both exported from the start: rate() works
+            self.reloads.labels(result)
+        self.last_reload = Gauge("gateway_config_last_reload_success_timestamp_seconds",
+                                 "When the config last loaded.", registry=registry)
+        self.build_info = Gauge("gateway_build_info", "Version.", ["version"], registry=registry)
+        self.config_info = Gauge("gateway_config_info", "Loaded config.", ["sha256"],
+                                 registry=registry)
+        self.build_info.labels(version=__version__).set(1)
+
+    def loaded(self, sha256: str, now: float) -> None:
+        """The config with this file hash is in force since ``now`` (start or reload)."""
+        self.config_info.clear()
+        self.config_info.labels(sha256=sha256[:12]).set(1)
+        self.last_reload.set(now)
+
+    def reloaded(self, sha256: str, now: float) -> None:
+        self.reloads.labels("success").inc()
+        self.loaded(sha256, now)
+
+    def reload_failed(self) -> None:
+        self.reloads.labels("failure").inc()
+
+
 class GatewayMetrics:
     """Every metric of the gateway, registered in the given registry."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, *, config_metrics: bool = True) -> None:
+        """``config_metrics=False`` in a ``--workers`` worker: the supervisor, which loads
+        the config, reports it (see :class:`ConfigMetrics`)."""
+        self._done_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._decision_children: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
         self.requests = Counter("gateway_requests_total", "Requests answered.",
                                 ["route", "method", "code"], registry=registry)
         self.duration = Histogram("gateway_request_duration_seconds", "Time to answer.",
@@ -46,35 +87,45 @@ class GatewayMetrics:
                                            registry=registry)
         self.upstream_errors = Counter("gateway_upstream_errors_total", "Upstream failures.",
                                        ["upstream", "reason"], registry=registry)
+        # livesum: with --workers, the sum over the live workers (a dead one's last value
+        # would otherwise count for ever).
         self.inflight = Gauge("gateway_inflight_requests", "Requests being answered.",
-                              registry=registry)
-        self.reloads = Counter("gateway_config_reloads_total", "Config reloads.", ["result"],
-                               registry=registry)
-        self.last_reload = Gauge("gateway_config_last_reload_success_timestamp_seconds",
-                                 "When the config last loaded.", registry=registry)
-        self.build_info = Gauge("gateway_build_info", "Version.", ["version"], registry=registry)
-        self.config_info = Gauge("gateway_config_info", "Loaded config.", ["sha256"],
-                                 registry=registry)
-        self.build_info.labels(version=__version__).set(1)
+                              registry=registry, multiprocess_mode="livesum")
+        self.config_metrics = ConfigMetrics(registry) if config_metrics else None
 
     def config_loaded(self, sha256: str, now: float) -> None:
-        self.config_info.clear()
-        self.config_info.labels(sha256=sha256[:12]).set(1)
-        self.last_reload.set(now)
+        if self.config_metrics is not None:
+            self.config_metrics.loaded(sha256, now)
 
     def observe_decision(self, route: str, decision: Decision, now: float) -> None:
-        """Exactly one decision per routed request; the session's age whenever one decoded."""
+        """Exactly one decision per request that reached a route or a gateway endpoint; the
+        session's age whenever one decoded. A 404 (route ``none``) and a bad path's 400 take
+        no decision: they are counted in ``gateway_requests_total`` only."""
         policy = decision.policy.name if decision.policy else "none"
-        self.decisions.labels(route, policy, decision.kind.value).inc()
+        key = (route, policy, decision.kind.value)
+        children = self._decision_children.get(key)
+        if children is None:
+            # No session decoded (policy "none"): no age or refresh series for it.
+            per_policy = decision.policy is not None
+            children = self._decision_children[key] = (
+                self.decisions.labels(*key),
+                self.session_age.labels(policy) if per_policy else None,
+                self.refreshes.labels(policy) if per_policy else None)
+        children[0].inc()
         iat = number(decision.session.claims.get("iat")) if decision.session else None
-        if decision.policy and iat is not None:
-            self.session_age.labels(policy).observe(max(0.0, now - iat))
-        if decision.renews:
-            self.refreshes.labels(policy).inc()
+        if children[1] is not None and iat is not None:
+            children[1].observe(max(0.0, now - iat))
+        if decision.renews and children[2] is not None:
+            children[2].inc()
 
     def upstream_failed(self, error: UpstreamError) -> None:
         self.upstream_errors.labels(error.upstream.label, error.reason).inc()
 
     def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method_label(method), str(status)).inc()
-        self.duration.labels(route).observe(seconds)
+        key = (route, method_label(method), status)
+        children = self._done_children.get(key)
+        if children is None:
+            children = self._done_children[key] = (
+                self.requests.labels(route, key[1], str(status)), self.duration.labels(route))
+        children[0].inc()
+        children[1].observe(seconds)

@@ -7,8 +7,10 @@ stage are raised and turned into responses in :func:`gateway.responses.error_res
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import time
-import uuid
 from dataclasses import replace
 
 from aiohttp import web
@@ -20,6 +22,7 @@ from gateway.endpoints import ROUTE_LABEL, is_gateway_path, session_endpoint
 from gateway.exchange import Exchange
 from gateway.forward_auth import Original, copy_cookies, original_request, wants_redirect
 from gateway.identity import identity_values, remove_headers, strip_identity
+from gateway.logs import log_access
 from gateway.policy import DENIED, Decision, Kind, SessionRead, evaluate
 from gateway.responses import (
     NO_STORE,
@@ -43,6 +46,7 @@ from gateway.upstream import (
 
 Pairs = list[tuple[str, str]]
 METHOD_OVERRIDES = ("X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override")
+CLIENT_GONE = 499  # nginx's status for a client that closed the connection first
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
@@ -51,18 +55,39 @@ async def handle(request: web.Request) -> web.StreamResponse:
     config = active.config
     view = client_view(request.remote, request.headers, trusted=config.trusted_proxies,
                        scheme=request.scheme)
-    exchange = Exchange(active, view, ctx.clock(), view.request_id or uuid.uuid4().hex)
+    exchange = Exchange(active, view, ctx.clock(), view.request_id or os.urandom(16).hex())
     started = time.perf_counter()
     ctx.metrics.inflight.inc()
-    status = 500  # what is counted if the client goes away mid-answer
+    status, response = 500, None  # 500: a failure nothing below expected
     try:
         response = await _respond(request, ctx, exchange)
         status = response.status
+        await _send(request, response, exchange.request_id)
         return response
+    except asyncio.CancelledError:
+        status = CLIENT_GONE  # the client left (or shutdown's grace ran out): not a 5xx
+        raise
+    except web.HTTPException as exc:  # a malformed WebSocket handshake
+        status = exc.status
+        exc.headers["X-Request-Id"] = exchange.request_id
+        raise
     finally:
         ctx.metrics.inflight.dec()
-        ctx.metrics.request_done(exchange.route, request.method, status,
-                                 time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        ctx.metrics.request_done(exchange.route, request.method, status, seconds)
+        log_access(exchange, request.method, request.raw_path, status, seconds,
+                   response.body_length if response is not None else 0)
+
+
+async def _send(request: web.Request, response: web.StreamResponse, request_id: str) -> None:
+    """Send an answer the gateway made itself (a proxied one is out already), so that the
+    access log sees its size, and the client gets the request id to quote."""
+    if response.prepared:
+        return
+    response.headers["X-Request-Id"] = request_id
+    with contextlib.suppress(ConnectionError):  # gone: aiohttp drops the connection
+        await response.prepare(request)
+        await response.write_eof()
 
 
 async def _respond(request: web.Request, ctx: GatewayContext,
@@ -149,8 +174,9 @@ def _auth_answer(request: web.Request, config: GatewayConfig, decision: Decision
     if decision.kind is Kind.FORBIDDEN:
         raise Forbidden(decision)
     if decision.kind in DENIED:
+        may_redirect = route.unauthenticated != 401 and wants_redirect(request, original)
         raise LoginRequired(decision, route, return_to=original.uri, hint=True,
-                            may_redirect=wants_redirect(request, original))
+                            may_redirect=may_redirect)
     response = web.Response(status=200, headers={"Cache-Control": NO_STORE})
     if decision.session and decision.state in (Kind.ALLOWED, Kind.REFRESHED):
         response.headers.extend(identity_values(decision.session.claims,
@@ -247,6 +273,7 @@ async def _forward(request: web.Request, ctx: GatewayContext, route: Route, targ
 
     def before_send(response: web.StreamResponse) -> None:
         exchange.upstream_seconds = time.perf_counter() - started
+        response.headers["X-Request-Id"] = exchange.request_id
         ctx.metrics.upstream_duration.labels(route.upstream.label).observe(
             exchange.upstream_seconds)
         _attach_cookies(response, exchange)
@@ -261,21 +288,24 @@ async def _forward(request: web.Request, ctx: GatewayContext, route: Route, targ
 
 
 def _attach_cookies(response: web.StreamResponse, exchange: Exchange) -> None:
-    """Add our Set-Cookie unless the app set the session cookie itself: the app's cookie
-    wins (it knows more), keeping ``auth_time`` when the app dropped it."""
-    sessions, decision = exchange.active.sessions, exchange.decision
+    """Add our Set-Cookie. When the app set the session cookie itself, the app's cookie
+    wins (it knows more): ours is dropped, ``auth_time`` is carried into the app's cookie if
+    it lost it, and request cookies the app's layout does not reuse are deleted, so the
+    browser never keeps a stale chunk beside the app's cookie."""
+    sessions, decision, found = exchange.active.sessions, exchange.decision, exchange.found
     app = sessions.app_cookies(response.headers.getall("Set-Cookie", ()))
     cookies = exchange.set_cookies
     if app:
+        family = {cookie.name for cookie in app}
+        stale = [name for name in (found.present if found else ()) if name not in family]
+        cookies = sessions.delete_names(stale, exchange.secure)
         valid = decision and decision.state in (Kind.ALLOWED, Kind.REFRESHED)
         session = decision.session if decision and valid else None
         replaced = session and sessions.carry_auth_time(app, session, exchange.secure,
                                                         int(exchange.now))
-        if not replaced:
-            return
-        family = {cookie.name for cookie in app}
-        _drop_set_cookies(response, family)
-        cookies = replaced
+        if replaced:
+            _drop_set_cookies(response, family)
+            cookies = replaced + cookies
     for cookie in cookies:
         response.headers.add("Set-Cookie", cookie)
     if cookies:

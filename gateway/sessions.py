@@ -68,7 +68,10 @@ class SessionStage:
                                   found.present)
 
     def delete(self, found: SessionCookie, secure: bool) -> list[str]:
-        return delete_session(found.present, secure=secure, domain=self.settings.cookie_domain)
+        return self.delete_names(found.present, secure)
+
+    def delete_names(self, names: Sequence[str], secure: bool) -> list[str]:
+        return delete_session(names, secure=secure, domain=self.settings.cookie_domain)
 
     def chunks(self, name: str, token: str) -> list[tuple[str, str]]:
         """The (name, value) pairs a browser would send for ``token`` under ``name``."""

@@ -89,3 +89,17 @@ async def test_path_tricks_in_the_original_uri_are_normalised(proxied: Harness) 
     assert tricky.status == 403
     bad = await proxied.client.get("/_gateway/auth", headers=asking("/a/%00", token))
     assert bad.status == 400
+
+
+async def test_api_routes_answer_401_even_in_redirect_mode(proxied: Harness) -> None:
+    response = await proxied.client.get("/_gateway/auth?redirect=true",
+                                        headers=asking("/api/things", **NAV),
+                                        allow_redirects=False)
+    assert response.status == 401
+
+
+async def test_two_different_original_uris_are_refused(proxied: Harness) -> None:
+    token = proxied.token(BOB, iat=T0 - 60)
+    response = await proxied.client.get("/_gateway/auth", headers=asking(
+        "/admin/x", token, **{"X-Forwarded-Uri": "/"}))
+    assert response.status == 400

@@ -1,0 +1,95 @@
+"""gateway.runtime: config swaps, the upstream pool's replacement, requests in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from gateway.config import GatewayConfig
+from gateway.loader import load_config_text
+from gateway.runtime import Runtime
+
+SECRET = "unit-test-secret-0123456789abcdef-0123456789"
+
+
+def config(*, max_age: str = "1d", connect: str = "5s", upstream: int = 3000) -> GatewayConfig:
+    return load_config_text(f"""\
+listen: 127.0.0.1:8080
+metrics_listen: 127.0.0.1:9091
+upstream: http://127.0.0.1:{upstream}
+session: {{flavor: nextauth-v4, secrets: ["{SECRET}"]}}
+policies:
+  general: {{max_age: {max_age}}}
+default_policy: general
+routes:
+  - {{name: app, path: /}}
+timeouts: {{connect: {connect}}}
+""", "t.yaml", env={})
+
+
+async def closed_soon(check: Callable[[], bool]) -> bool:
+    """Poll a pool close that runs as a task, with a deadline."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def test_a_swap_is_seen_by_the_next_reader() -> None:
+    runtime = Runtime(config())
+    before = runtime.active
+    runtime.swap(config(max_age="1h"))
+    assert runtime.active is not before
+    assert runtime.active.config.policy("general").max_age == 3600
+    assert before.config.policy("general").max_age == 86400  # a request's view stays whole
+    await runtime.close()
+
+
+async def test_the_pool_is_kept_when_timeouts_and_upstreams_are_unchanged() -> None:
+    runtime = Runtime(config())
+    pool = runtime.pool
+    runtime.swap(config(max_age="1h"))
+    assert runtime.pool is pool
+    await runtime.close()
+
+
+@pytest.mark.parametrize("changed", [
+    pytest.param({"connect": "1s"}, id="timeouts"),
+    pytest.param({"upstream": 3001}, id="upstreams"),
+])
+async def test_a_replaced_pool_closes_after_the_requests_that_may_use_it(
+        changed: dict[str, Any]) -> None:
+    runtime = Runtime(config())
+    old = runtime.pool
+    session = old.session(runtime.active.config.upstream)
+    request = runtime.enter()  # a request in flight, started before the reload
+    runtime.swap(config(**changed))
+    assert runtime.pool is not old
+    assert runtime.pool.timeouts == runtime.active.config.timeouts
+    await asyncio.sleep(0)
+    assert not session.closed
+    later = runtime.enter()  # started after: uses the new pool, does not hold the old one
+    runtime.leave(request)
+    assert await closed_soon(lambda: session.closed)
+    runtime.leave(later)
+    await runtime.close()
+
+
+async def test_drained_waits_for_the_last_request() -> None:
+    runtime = Runtime(config())
+    first, second = runtime.enter(), runtime.enter()
+    waiter = asyncio.create_task(runtime.drained())
+    runtime.leave(first)
+    await asyncio.sleep(0)
+    assert not waiter.done() and runtime.inflight == 1
+    runtime.leave(second)
+    await asyncio.wait_for(waiter, 5)
+    assert runtime.inflight == 0
+    await runtime.drained()  # nothing in flight: at once
+    await runtime.close()
