@@ -7,12 +7,14 @@ request (and from the connection's opening) to the end of its headers. The body,
 response and a WebSocket are not limited by it; idle keep-alive is ``KEEPALIVE`` seconds.
 
 This reaches into ``aiohttp.web_protocol.RequestHandler`` (its ``_request_count``, bumped per
-parsed request head); tests/integration/test_slowclient.py fails if that ever changes.
+parsed request head); tests/integration/test_slowclient.py fails if that ever changes. The
+same handler answers malformed requests without echoing them (see ``handle_error``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
@@ -49,6 +51,23 @@ class HeaderDeadlineHandler(RequestHandler):
     def connection_lost(self, exc: BaseException | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+    def handle_error(self, request: BaseRequest, status: int = 500,
+                     exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        """aiohttp's own answer to a malformed request quotes the offending bytes (a cookie
+        line, a token) in the body and logs them with a traceback: answer with the status
+        alone, and log one line that names the error, not the bytes."""
+        if status >= 500:
+            self.log_exception("Error handling request", exc_info=exc)
+        else:
+            self.logger.info("refused a malformed request (%d %s)", status,
+                             type(exc).__name__ if exc else "")
+        if request.writer.output_size > 0:
+            raise ConnectionError("the response is under way; the connection is dropped")
+        response = web.Response(status=status, text=f"{status} {HTTPStatus(status).phrase}\n")
+        response.force_close()
+        return response
 
     def _arm(self) -> None:
         if self._deadline is None:
