@@ -11,7 +11,14 @@ Stricter than the packages, on purpose (DESIGN.md "Cookie formats"): the protect
 checked before any decryption — only ``dir`` with the flavor's ``enc``, no ``zip`` (jose 6
 would inflate it), no ``crit`` — and a session must carry a non-empty string ``sub`` plus
 numeric ``iat`` and ``exp``: NextAuth's state, PKCE and CSRF cookies are JWEs made with the
-same secret and must never pass as a session. Time is not checked here; the policy does that.
+same secret and must never pass as a session. Every part must be canonical base64url (the
+unused bits of its last character zero, as every encoder writes them), so one token has one
+spelling. The IV and tag must have the lengths jose requires (GCM 12 and 16 bytes, CBC-HS512
+16 and 32). Time is not checked here; the policy does that.
+
+Speed: JWEs are opened and sealed by :mod:`gateway.jwe` with ``cryptography``'s primitives
+directly. jwcrypto stays the reference: :class:`ReferenceCodec` is this codec going through
+jwcrypto instead, and tests/unit/test_codec_differential.py feeds both the same tokens.
 
 Rotation: the first secret encrypts. v5 decodes with the secret whose thumbprint is the
 ``kid`` (no ``kid``: the first secret only), as @auth/core does. v4 tokens carry no ``kid`` and
@@ -21,12 +28,9 @@ rotating ``NEXTAUTH_SECRET`` renews old sessions under the new secret instead of
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import math
-import re
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -35,9 +39,8 @@ from typing import Any, Final
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from jwcrypto.jwe import JWE
-from jwcrypto.jwk import JWK
 
+from gateway import jwe
 from gateway.config import Flavor
 
 # A cookie is at most ~4 KB and the gateway reads at most 8 chunks by default; anything longer
@@ -48,15 +51,14 @@ MAX_TOKEN_CHARS: Final = 8 * 4096
 # refusing them keeps every later `now - iat` a plain, float-convertible number.
 _MAX_NUMERIC_DATE: Final = 2**53 - 1
 
-_KEY_BYTES: Final = {"A256GCM": 32, "A256CBC-HS512": 64}
 _ACCEPTED_ENC: Final[Mapping[Flavor, frozenset[str]]] = {
-    "nextauth-v4": frozenset({"A256GCM"}),
-    "authjs-v5": frozenset({"A256CBC-HS512", "A256GCM"}),
+    "nextauth-v4": frozenset({jwe.GCM}),
+    "authjs-v5": frozenset({jwe.CBC_HS512, jwe.GCM}),
 }
-_ENCODE_ENC: Final[Mapping[Flavor, str]] = {"nextauth-v4": "A256GCM", "authjs-v5": "A256CBC-HS512"}
+_ENCODE_ENC: Final[Mapping[Flavor, str]] = {"nextauth-v4": jwe.GCM, "authjs-v5": jwe.CBC_HS512}
 _V4_INFO: Final = b"NextAuth.js Generated Encryption Key"
-_B64URL: Final = re.compile(r"[A-Za-z0-9_-]*")
 _MAX_SALTS: Final = 16  # derived key sets kept; there are two real salts (plain and __Secure-)
+_MAX_HEADERS: Final = 64  # accepted protected headers remembered; one per key in practice
 
 
 class InvalidToken(Exception):
@@ -77,15 +79,23 @@ class Decoded:
 
 @dataclass(frozen=True, slots=True)
 class _Key:
-    jwk: JWK
+    content: jwe.ContentKey
     kid: str
     index: int
+    header: str  # the base64url protected header this key encrypts under
+
+
+@dataclass(frozen=True, slots=True)
+class _Header:
+    enc: str
+    kid: str | None  # v5 only; None when the header has none
 
 
 class SessionCodec:
     """Decode and encode one flavor's session tokens with a list of secrets (first encrypts).
 
     Keys are derived once per (salt, enc) and cached: HKDF and thumbprints are not free.
+    Accepted protected headers are remembered too: every token of one key has the same one.
     """
 
     def __init__(
@@ -97,6 +107,7 @@ class SessionCodec:
         self._secrets = tuple(secrets)
         self._max_token_chars = max_token_chars
         self._keys: dict[tuple[str, str], tuple[_Key, ...]] = {}
+        self._headers: dict[str, _Header] = {}
         for secret in self._secrets:
             _utf8(secret)  # fail now, at config time, not on the first request
 
@@ -108,10 +119,15 @@ class SessionCodec:
         """Decrypt and check ``token`` read from the cookie ``cookie_name`` (the base name as
         read, e.g. ``__Secure-authjs.session-token``; it is v5's HKDF salt).
         Raises :class:`InvalidToken`; never checks expiry."""
-        header = self._check_header(token)
+        sealed = self._split(token)
+        header = self._header(sealed.header)
+        if (len(sealed.iv) != jwe.IV_BYTES[header.enc]
+                or len(sealed.tag) != jwe.TAG_BYTES[header.enc]):
+            raise InvalidToken("decrypt")  # jose refuses these before decrypting
         for key in self._keys_to_try(header, cookie_name):
-            plaintext = _decrypt(token, header["enc"], key.jwk)
-            if plaintext is not None:
+            # An empty plaintext counts as not decrypting, as in jwcrypto (the reference).
+            plaintext = self._open(sealed, key.content)
+            if plaintext:
                 return Decoded(_parse_claims(plaintext), key.index)
         raise InvalidToken("decrypt")
 
@@ -122,28 +138,36 @@ class SessionCodec:
         fresh ``jti`` overwrite any given ones. Raises ValueError if claims are not JSON."""
         payload = dict(claims)
         payload.update(iat=now, exp=now + max_age, jti=str(uuid.uuid4()))
-        enc = _ENCODE_ENC[self._flavor]
-        key = self._keyset(cookie_name, enc)[0]
-        jwe = JWE(plaintext=_json_bytes(payload), protected=self._header(enc, key))
-        jwe.add_recipient(key.jwk)
-        return str(jwe.serialize(compact=True))
+        key = self._keyset(cookie_name, _ENCODE_ENC[self._flavor])[0]
+        return self._seal(_json_bytes(payload), key.header, key.content)
 
-    def _header(self, enc: str, key: _Key) -> str:
-        # Byte for byte what jose writes for each package (JSON.stringify, insertion order).
-        if self._flavor == "nextauth-v4":
-            return f'{{"alg":"dir","enc":"{enc}"}}'
-        return f'{{"alg":"dir","enc":"{enc}","kid":"{key.kid}"}}'
+    # The two JWE operations; ReferenceCodec routes them through jwcrypto.
+    _open = staticmethod(jwe.open_fast)
+    _seal = staticmethod(jwe.seal_fast)
 
-    def _check_header(self, token: str) -> dict[str, Any]:
+    def _split(self, token: str) -> jwe.Sealed:
         if not isinstance(token, str) or len(token) > self._max_token_chars:
             raise InvalidToken("malformed")
-        parts = token.split(".")
-        if len(parts) != 5 or parts[1] or not all(map(_is_b64url, parts[:1] + parts[2:])):
+        sealed = jwe.split(token)
+        if sealed is None:
             raise InvalidToken("malformed")
-        header = _loads(_b64decode(parts[0]), "header")
-        if not isinstance(header, dict) or not self._header_ok(header):
-            raise InvalidToken("header")
+        return sealed
+
+    def _header(self, text: str) -> _Header:
+        """The protected header, parsed and accepted, or InvalidToken("header")."""
+        header = self._headers.get(text)
+        if header is None:
+            header = self._parse_header(text)
+            if len(self._headers) >= _MAX_HEADERS:
+                self._headers.clear()
+            self._headers[text] = header
         return header
+
+    def _parse_header(self, text: str) -> _Header:
+        fields = _loads(jwe.b64decode(text), "header")
+        if not isinstance(fields, dict) or not self._header_ok(fields):
+            raise InvalidToken("header")
+        return _Header(fields["enc"], fields.get("kid") if self._flavor == "authjs-v5" else None)
 
     def _header_ok(self, header: dict[str, Any]) -> bool:
         if header.get("alg") != "dir" or header.get("enc") not in _ACCEPTED_ENC[self._flavor]:
@@ -153,15 +177,15 @@ class SessionCodec:
         # v4 never writes a kid and next-auth ignores one; v5 matches it against the secrets.
         return self._flavor == "nextauth-v4" or isinstance(header.get("kid", ""), str)
 
-    def _keys_to_try(self, header: dict[str, Any], cookie_name: str) -> tuple[_Key, ...]:
-        keys = self._keyset(cookie_name, header["enc"])
+    def _keys_to_try(self, header: _Header, cookie_name: str) -> tuple[_Key, ...]:
+        keys = self._keyset(cookie_name, header.enc)
         if self._flavor == "nextauth-v4":
             # next-auth 4 knows one secret and writes no kid: the gateway tries each one in
             # order (the GCM tag tells them apart), so a rotation need not sign everyone out.
             return keys
-        if "kid" not in header:
+        if header.kid is None:
             return keys[:1]  # as @auth/core: without a kid only the first secret is tried
-        return tuple(key for key in keys if key.kid == header["kid"])[:1]
+        return tuple(key for key in keys if key.kid == header.kid)[:1]
 
     def _keyset(self, cookie_name: str, enc: str) -> tuple[_Key, ...]:
         salt = "" if self._flavor == "nextauth-v4" else cookie_name
@@ -174,17 +198,27 @@ class SessionCodec:
         return cached
 
     def _derive(self, index: int, secret: str, salt: str, enc: str) -> _Key:
-        length = _KEY_BYTES[enc]
         if self._flavor == "nextauth-v4":
             info = _V4_INFO
         else:
             info = f"Auth.js Generated Encryption Key ({salt})".encode()
-        hkdf = HKDF(hashes.SHA256(), length, salt=salt.encode(), info=info)
-        raw = hkdf.derive(_utf8(secret))
-        jwk = JWK(kty="oct", k=_b64encode(raw))
-        # @auth/core hashes the thumbprint with sha(8 * key bytes); jwcrypto defaults to SHA-256.
-        kid = jwk.thumbprint(hashes.SHA512() if length == 64 else hashes.SHA256())
-        return _Key(jwk, kid, index)
+        raw = HKDF(hashes.SHA256(), jwe.KEY_BYTES[enc], salt=salt.encode(),
+                   info=info).derive(_utf8(secret))
+        kid = jwe.thumbprint(raw)
+        # Byte for byte what jose writes for each package (JSON.stringify, insertion order).
+        if self._flavor == "nextauth-v4":
+            header = f'{{"alg":"dir","enc":"{enc}"}}'
+        else:
+            header = f'{{"alg":"dir","enc":"{enc}","kid":"{kid}"}}'
+        return _Key(jwe.ContentKey.build(raw, enc), kid, index, jwe.b64encode(header.encode()))
+
+
+class ReferenceCodec(SessionCodec):
+    """This codec with every JWE opened and sealed by jwcrypto: the reference the fast path is
+    checked against (tests/unit/test_codec_differential.py). Not for the request path."""
+
+    _open = staticmethod(jwe.open_reference)
+    _seal = staticmethod(jwe.seal_reference)
 
 
 class DecodeCache:
@@ -197,7 +231,7 @@ class DecodeCache:
     def __init__(self, codec: SessionCodec, max_entries: int) -> None:
         self._codec = codec
         self._max_entries = max(0, max_entries)
-        self._entries: OrderedDict[tuple[str, bytes], Decoded | str] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, bytes], _Entry | str] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -212,15 +246,21 @@ class DecodeCache:
             self._entries.move_to_end(key)
         if isinstance(entry, str):
             raise InvalidToken(entry)  # a new exception each time: a shared one grows tracebacks
-        return Decoded(_copy_json(entry.claims), entry.secret_index)
+        claims = entry.decoded.claims
+        # A session's claims are nearly always flat (strings and numbers): then a shallow copy
+        # is a deep one, at a tenth of the cost.
+        return Decoded(dict(claims) if entry.flat else _copy_json(claims),
+                       entry.decoded.secret_index)
 
-    def _decode(self, token: str, cookie_name: str) -> Decoded | str:
+    def _decode(self, token: str, cookie_name: str) -> _Entry | str:
         try:
-            return self._codec.decode(token, cookie_name)
+            decoded = self._codec.decode(token, cookie_name)
         except InvalidToken as error:
             return error.reason
+        flat = all(isinstance(v, str | int | float | None) for v in decoded.claims.values())
+        return _Entry(decoded, flat)
 
-    def _remember(self, key: tuple[str, bytes], entry: Decoded | str) -> None:
+    def _remember(self, key: tuple[str, bytes], entry: _Entry | str) -> None:
         if self._max_entries == 0:
             return
         self._entries[key] = entry
@@ -228,17 +268,10 @@ class DecodeCache:
             self._entries.popitem(last=False)
 
 
-def _decrypt(token: str, enc: str, key: JWK) -> bytes | None:
-    """The plaintext, or None when this key does not decrypt the token."""
-    jwe = JWE()
-    jwe.allowed_algs = ["dir", enc]
-    try:
-        jwe.deserialize(token, key=key)
-    # jwcrypto reports a wrong key, a bad tag or a bad IV length through many exception
-    # types (its own, ValueError, cryptography's InvalidTag...): all mean "does not decrypt".
-    except Exception:
-        return None
-    return bytes(jwe.payload)
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    decoded: Decoded
+    flat: bool  # every claim is an immutable scalar
 
 
 def _parse_claims(plaintext: bytes) -> dict[str, Any]:
@@ -300,21 +333,6 @@ def _copy_json(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy_json(v) for v in value]
     return value
-
-
-def _is_b64url(part: str) -> bool:
-    return bool(part) and len(part) % 4 != 1 and _B64URL.fullmatch(part) is not None
-
-
-def _b64decode(part: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-    except (binascii.Error, ValueError):
-        raise InvalidToken("malformed") from None
-
-
-def _b64encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _utf8(text: str) -> bytes:

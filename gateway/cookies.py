@@ -79,6 +79,8 @@ def read_session(pairs: Sequence[tuple[str, str]], base: str, max_chunks: int) -
     if not plain:
         raise ValueError("the session cookie base name is empty")
     variants = (SECURE_PREFIX + plain, plain)
+    if len(pairs) == 1 and pairs[0][0] == plain and pairs[0][1]:
+        return SessionCookie(plain, pairs[0][1], (plain,), None)  # the common case, at once
     found: dict[str, list[tuple[str, str]]] = {v: [] for v in variants}
     present: dict[str, None] = {}
     lookalikes: dict[str, None] = {}
@@ -166,10 +168,16 @@ def set_session(
 
 def delete_session(names: Sequence[str], *, secure: bool, domain: str | None) -> list[str]:
     """``Set-Cookie`` values deleting ``names``: ``NAME=; Max-Age=0; Path=/; HttpOnly; ...``
-    with the same Domain and Secure as the live cookie (Secure always for ``__Secure-``)."""
+    with the same Domain and Secure as the live cookie (Secure always for ``__Secure-``).
+
+    A name that is not a token (``B.٣``, ``B.(``: a browser sends what any script or sibling
+    domain set) is skipped: it cannot be written back without risking header injection, and
+    raising here would turn a hostile cookie into a 500. It stays refused and is never
+    forwarded, so skipping it opens nothing."""
     out = []
     for name in dict.fromkeys(names):
-        _check(_NAME, name, "cookie name")
+        if not _NAME.fullmatch(name):
+            continue
         attributes = _attributes(name, secure=secure, domain=domain)
         out.append(f"{name}=; Max-Age=0{attributes.prefix}{attributes.suffix}")
     return out

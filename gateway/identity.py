@@ -15,6 +15,7 @@ is absent rather than wrong.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,6 +35,7 @@ _NOT_ALNUM = re.compile(r"[^a-z0-9]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+@functools.lru_cache(maxsize=4096)
 def header_key(name: str) -> str:
     """The form every backend folding of ``name`` shares: ``X_Auth-User`` -> ``xauthuser``."""
     return _NOT_ALNUM.sub("", name.lower())
@@ -41,10 +43,15 @@ def header_key(name: str) -> str:
 
 def remove_headers(headers: CIMultiDict[str], names: Iterable[str]) -> None:
     """Remove every header (all duplicates) whose :func:`header_key` is one of ``names``'."""
-    keys = {header_key(name) for name in names}
+    keys = _keys(names if isinstance(names, tuple | frozenset) else tuple(names))
     doomed = {name for name in headers if header_key(name) in keys}
     for name in doomed:
         headers.popall(name, None)
+
+
+@functools.lru_cache(maxsize=256)
+def _keys(names: tuple[str, ...] | frozenset[str]) -> frozenset[str]:
+    return frozenset(header_key(name) for name in names)
 
 
 def strip_identity(headers: CIMultiDict[str], configured: Iterable[str]) -> None:
@@ -108,6 +115,8 @@ def _scalar(value: object) -> str | None:
 
 
 def _is_safe(text: str) -> bool:
+    if text.isascii():  # no surrogates, one byte a character
+        return len(text) <= MAX_VALUE_BYTES and not _CONTROL.search(text) and text == text.strip()
     return (
         len(text) <= MAX_VALUE_BYTES  # cheap first: the byte count is at least the length
         and len(text.encode("utf-8", "surrogatepass")) <= MAX_VALUE_BYTES

@@ -135,7 +135,7 @@ def match_route(routes: Sequence[Route], path: RequestPath) -> Route | None:
     public, and no backend folding can reach a protected path by another spelling.
     """
     for route in routes:
-        folded, literal = _prefixes(route)
+        folded, literal = _prefixes(route.prefix, route.path)
         if _under(path.match, folded) and (not route.public or _under(path.exact, literal)):
             return route
     return None
@@ -146,16 +146,16 @@ def _under(path: str, prefix: str) -> bool:
 
 
 @lru_cache(maxsize=1024)
-def _prefixes(route: Route) -> tuple[str, str]:
+def _prefixes(prefix: str, path: str) -> tuple[str, str]:
     """The route's prefix folded like a request path, and its literal (as written) form."""
     try:
-        folded = normalise(route.prefix or "/").match.rstrip("/")
+        folded = normalise(prefix or "/").match.rstrip("/")
     except BadPath:
-        folded = route.prefix
+        folded = prefix
     try:
-        literal = normalise(route.path).exact.rstrip("/")
+        literal = normalise(path).exact.rstrip("/")
     except BadPath:
-        literal = route.prefix
+        literal = prefix
     return folded, literal
 
 

@@ -23,6 +23,7 @@ rightmost entry, the one the nearest trusted proxy wrote, and used only if well-
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
@@ -101,10 +102,13 @@ def client_view(
     """The gateway's view of the client of one request (see the module docstring)."""
     own_proto = scheme.lower() if scheme.lower() in _PROTOS else "http"
     own_host = _valid_host(headers.get("Host"))
-    peer = parse_ip(peer_ip) if peer_ip else None
-    if peer is None or not is_trusted(peer, trusted):
-        ip = str(peer) if peer else UNKNOWN
+    peer, peer_trusted = _peer(peer_ip, tuple(trusted)) if peer_ip else (None, False)
+    if peer is None or not peer_trusted:
+        ip = _peer_text(peer) if peer else UNKNOWN
         return ClientView(ip, own_proto, own_host, None, False, (ip,))
+    if not any(name in headers for name in _TRUSTED_INPUTS):
+        text = _peer_text(peer)
+        return ClientView(text, own_proto, own_host, None, True, (text,))
     chain = _walk(_claimed_hops(headers), peer, trusted)
     proto = _rightmost(headers, "X-Forwarded-Proto", _forwarded_param(headers, "proto"))
     host = _rightmost(headers, "X-Forwarded-Host", _forwarded_param(headers, "host"))
@@ -166,11 +170,28 @@ def parse_ip(text: str) -> IPAddress | None:
     return ip
 
 
+# The headers a trusted peer may tell the gateway something with; none present (a direct
+# client, a health check) means the peer is the whole chain.
+_TRUSTED_INPUTS = ("X-Forwarded-For", "Forwarded", "X-Forwarded-Proto", "X-Forwarded-Host",
+                   "X-Request-Id")
+
+
+@functools.lru_cache(maxsize=4096)
+def _peer_text(peer: IPAddress) -> str:
+    return str(peer)
+
+
+@functools.lru_cache(maxsize=4096)
+def _peer(peer_ip: str, trusted: tuple[IPNetwork, ...]) -> tuple[IPAddress | None, bool]:
+    peer = parse_ip(peer_ip)
+    return peer, peer is not None and is_trusted(peer, trusted)
+
+
 def is_trusted(ip: IPAddress, trusted: Sequence[IPNetwork]) -> bool:
     """Whether ``ip`` is in a trusted network; an IPv4 address also in its mapped form."""
     forms: list[IPAddress] = [ip]
     if isinstance(ip, ipaddress.IPv4Address):
-        forms.append(ipaddress.IPv6Address(f"::ffff:{ip}"))
+        forms.append(ipaddress.IPv6Address(0xFFFF00000000 | int(ip)))
     return any(form in net for form in forms for net in trusted)
 
 

@@ -17,11 +17,19 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jwcrypto.jwe import JWE
 from jwcrypto.jwk import JWK
 
-from gateway.codec import MAX_TOKEN_CHARS, DecodeCache, Decoded, InvalidToken, SessionCodec
+from gateway.codec import (
+    MAX_TOKEN_CHARS,
+    DecodeCache,
+    Decoded,
+    InvalidToken,
+    ReferenceCodec,
+    SessionCodec,
+)
 from gateway.config import Flavor
 
 V4: Flavor = "nextauth-v4"
@@ -412,3 +420,57 @@ def test_cache_entries_do_not_keep_the_tokens(codec: CountingCodec) -> None:
         tracemalloc.stop()
     assert len(cache) == 100
     assert retained < 1_000_000
+
+
+# --- one spelling per token, jose's IV lengths ------------------------------------------
+
+
+def spelled_otherwise(part: str) -> str:
+    """The same bytes with non-zero unused bits in the last base64url character."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return part[:-1] + alphabet[alphabet.index(part[-1]) + 1]
+
+
+@pytest.mark.parametrize(("flavor", "index"), [
+    pytest.param(V4, 0, id="v4-header"),  # a v4 IV (12 bytes) has no spare bits
+    pytest.param(V4, 3, id="v4-ciphertext"),
+    pytest.param(V4, 4, id="v4-tag"),
+    pytest.param(V5, 0, id="v5-header"),
+    pytest.param(V5, 2, id="v5-iv"),
+    pytest.param(V5, 3, id="v5-ciphertext"),
+    pytest.param(V5, 4, id="v5-tag"),
+])
+def test_a_part_spelled_non_canonically_is_malformed(flavor: Flavor, index: int) -> None:
+    """jwcrypto would re-encode the header for the AAD and accept a second spelling of the
+    same token; jose would not. The gateway refuses it before either."""
+    codec = SessionCodec(flavor, [SECRET])
+    tokens = [codec.encode({**CLAIMS, "pad": "x" * n}, V5_NAME, now=T, max_age=60)
+              for n in range(16)]
+    token = next(t for t in tokens if len(t.split(".")[index]) % 4)  # spare bits to set
+    changed = with_part(token, index, spelled_otherwise)
+    assert unb64(changed.split(".")[index]) == unb64(token.split(".")[index])
+    with pytest.raises(InvalidToken, match="malformed"):
+        codec.decode(changed, V5_NAME)
+
+
+def test_a_gcm_iv_must_be_12_bytes_as_jose_requires() -> None:
+    header, iv = b64(json.dumps(V4_HEADER).encode()), bytes(range(16))
+    encryptor = Cipher(algorithms.AES(v4_key()), modes.GCM(iv)).encryptor()
+    encryptor.authenticate_additional_data(header.encode())
+    body = encryptor.update(json.dumps(CLAIMS).encode()) + encryptor.finalize()
+    token = ".".join((header, "", b64(iv), b64(body), b64(encryptor.tag)))
+    with pytest.raises(InvalidToken, match="decrypt"):
+        SessionCodec(V4, [SECRET]).decode(token, V4_NAME)
+
+
+@pytest.mark.parametrize("codec_type", [SessionCodec, ReferenceCodec])
+def test_an_empty_plaintext_does_not_decrypt(codec_type: type[SessionCodec]) -> None:
+    with pytest.raises(InvalidToken, match="decrypt"):
+        codec_type(V5, [SECRET]).decode(v5_token(b""), V5_NAME)
+
+
+def test_accepted_headers_are_remembered_within_a_bound() -> None:
+    codec = SessionCodec(V4, [SECRET])
+    for i in range(200):
+        codec.decode(v4_token(x=i), V4_NAME)
+    assert 0 < len(codec._headers) <= 64

@@ -231,3 +231,11 @@ def test_delete_session(
     names: list[str], secure: bool, domain: str | None, expected: list[str]
 ) -> None:
     assert delete_session(names, secure=secure, domain=domain) == expected
+
+
+@pytest.mark.parametrize("name", [f"{B}.\u0663", f"{B}.(", f"{B}.0 1", f"{B}.\"", f"{B}.a,b"],
+                         ids=["unicode-digit", "paren", "space", "quote", "comma"])
+def test_delete_session_skips_names_it_cannot_write(name: str) -> None:
+    """A hostile family name the browser sent is not written back (nor does it raise: that
+    was a 500 for ``Cookie: B.\u0663=x``); the writable names beside it are still deleted."""
+    assert delete_session([name, B], secure=False, domain=None) == [gone(B)]

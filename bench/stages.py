@@ -1,0 +1,138 @@
+"""``python -m bench.stages``: the CPU each stage of the gateway's request path costs, measured
+in-process on the benchmark's case (a) request (the best of several timeit repeats).
+
+End-to-end numbers say how much the gateway costs; these say where. They are the floor: inside
+a busy server the same code runs about twice as long (colder caches, the collector), so read
+them as proportions. Only stages the gateway runs on every proxied request are listed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+import timeit
+import uuid
+from collections.abc import Callable, Iterator
+from unittest import mock
+
+from aiohttp.test_utils import make_mocked_request
+from multidict import CIMultiDict, CIMultiDictProxy
+from prometheus_client import CollectorRegistry
+
+from bench.cookies import COOKIE, FRESH_AGE, SECRET, mint
+from bench.loadgen import BROWSER_HEADERS
+from bench.servers import GATEWAY_CONFIG
+from gateway import cookies, identity, pipeline, routes, trust, upstream
+from gateway.app import build_app
+from gateway.codec import SessionCodec
+from gateway.exchange import Exchange
+from gateway.loader import load_config_text
+from gateway.logs import configure_logging, log_access
+from gateway.policy import evaluate
+from gateway.runtime import GatewayContext
+
+Stage = tuple[str, Callable[[], object]]
+ANSWER = (("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "1024"),
+          ("Date", "Thu, 01 Jan 2026 00:00:00 GMT"), ("Server", "Python/3.11 aiohttp"))
+
+
+def stages() -> Iterator[Stage]:
+    """Each stage as a callable, set up on one realistic request, in pipeline order."""
+    text = GATEWAY_CONFIG.format(port=8080, metrics_port=9091, upstream_port=3000,
+                                 cookie=COOKIE, cache_entries=1000)
+    config = load_config_text(text, "bench.yaml", env={"BENCH_SECRET": SECRET})
+    configure_logging(config.log, debug=False)
+    app = build_app(config, registry=CollectorRegistry())
+    ctx = app[GatewayContext.KEY]
+    active, now = ctx.runtime.active, time.time()
+    codec = SessionCodec("nextauth-v4", [SECRET])
+    token = mint(codec, 0, int(now), FRESH_AGE)
+    headers = CIMultiDict(BROWSER_HEADERS, Host="127.0.0.1:8080", Cookie=f"{COOKIE}={token}")
+    transport = mock.Mock()
+    transport.get_extra_info.side_effect = lambda key, default=None: (
+        ("127.0.0.1", 40000) if key == "peername" else default)
+    request = make_mocked_request("GET", "/dashboard?tab=activity", headers=headers, app=app,
+                                  transport=transport)
+    view = trust.client_view(request.remote, request.headers, trusted=config.trusted_proxies,
+                             scheme=request.scheme)
+    path = routes.normalise("/dashboard")
+    route = routes.match_route(config.routes, path)
+    assert route is not None
+    pairs = cookies.parse_cookie_header(request.headers.getall("Cookie", ()))
+    found, read = active.sessions.read(pairs)
+    decision = evaluate(read, route, config, now)
+    exchange = Exchange(active, view, now, uuid.uuid4().hex, route=route.name, decision=decision,
+                        found=found)
+    answer = CIMultiDictProxy(CIMultiDict(ANSWER))
+    upstream_duration = ctx.metrics.upstream_duration.labels(route.upstream.label)
+    yield "client_view", lambda: trust.client_view(
+        request.remote, request.headers, trusted=config.trusted_proxies, scheme=request.scheme)
+    yield "request id (uuid4)", lambda: uuid.uuid4().hex
+    def inflight() -> None:
+        ctx.metrics.inflight.inc()
+        ctx.metrics.inflight.dec()
+
+    yield "inflight gauge inc + dec", inflight
+    yield "normalise", lambda: routes.normalise(request.raw_path.partition("?")[0])
+    yield "match_route", lambda: routes.match_route(config.routes, path)
+    yield "parse_cookie_header", lambda: cookies.parse_cookie_header(
+        request.headers.getall("Cookie", ()))
+    yield "sessions.read (cache hit)", lambda: active.sessions.read(pairs)
+    yield "  codec.decode (a cache miss)", lambda: codec.decode(token, COOKIE)
+    yield "evaluate", lambda: evaluate(read, route, config, now)
+    yield "observe_decision", lambda: ctx.metrics.observe_decision(route.name, decision, now)
+    yield "upstream headers", lambda: pipeline._upstream_headers(request, exchange, pairs, route)
+    yield "  strip_hop_by_hop", lambda: upstream.strip_hop_by_hop(CIMultiDict(headers))
+    yield "  strip_identity", lambda: identity.strip_identity(
+        CIMultiDict(headers), [name for name, _ in config.identity_headers])
+    yield "  strip_forwarding", lambda: trust.strip_forwarding(CIMultiDict(headers))
+    yield "  identity_values", lambda: identity.identity_values(
+        read.session.claims if read.session else {}, config.identity_headers)
+    yield "response headers (hop-by-hop)", lambda: upstream.strip_hop_by_hop(
+        CIMultiDict(answer))
+    yield "upstream duration histogram", lambda: upstream_duration.observe(0.001)
+    yield "request_done", lambda: ctx.metrics.request_done(route.name, "GET", 200, 0.001)
+    yield "access log line", lambda: log_access(exchange, "GET", request.raw_path, 200, 0.001,
+                                                1024)
+    yield "(renewal: codec.encode)", lambda: codec.encode(
+        {"sub": "u", "role": "user"}, COOKIE, now=int(now), max_age=86400)
+
+
+def measure(number: int, repeat: int = 5) -> list[tuple[str, float]]:
+    """(stage, microseconds per call) for every stage."""
+    out = []
+    with _quiet_stdout():  # the access log writes to stdout
+        for name, stage in stages():
+            stage()
+            best = min(timeit.repeat(stage, number=number, repeat=repeat)) / number
+            out.append((name, best * 1e6))
+    return out
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    saved = sys.stdout
+    with open(os.devnull, "w") as devnull:
+        sys.stdout = devnull
+        try:
+            yield
+        finally:
+            sys.stdout = saved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.stages", description=__doc__)
+    parser.add_argument("--number", type=int, default=5000, help="calls per repeat")
+    args = parser.parse_args()
+    results = measure(args.number)
+    for name, micros in results:
+        print(f"{micros:8.2f} us  {name}")
+    top = sum(m for name, m in results if not name.startswith((" ", "(")))
+    print(f"{top:8.2f} us  every stage of a case (a) request (indented lines are parts)")
+
+
+if __name__ == "__main__":
+    main()
