@@ -1,0 +1,1 @@
+"""Helpers for the forward-auth proxy tests (nginx, Caddy) in tests/deploy."""
