@@ -25,12 +25,74 @@ $(NODE_STAMP): tests/interop/package.json tests/interop/package-lock.json
 run: $(STAMP)
 	$(PY) -m gateway.demo
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) deploy-tools forward-auth-tools e2e-setup bench-tools
 	$(PY) -m pytest
 
+# The deploy checks' Debian tools (tests/deploy): promtool and a real prometheus. hadolint,
+# kubectl (kustomize) and kubernetes-validate come from PyPI with the dev extras.
+.PHONY: deploy-tools
+deploy-tools:
+	@if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then \
+	  apt-get -o DPkg::Lock::Timeout=300 update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y \
+	    --no-install-recommends prometheus; \
+	fi
+
+# The forward-auth checks' proxies (tests/deploy/test_forward_auth_proxies.py): Debian's real
+# nginx (nginx-light has auth_request) and Caddy; systemd-analyze checks the service unit.
+.PHONY: forward-auth-tools
+forward-auth-tools:
+	@if ! command -v nginx >/dev/null || ! command -v caddy >/dev/null \
+	    || ! command -v systemd-analyze >/dev/null; then \
+	  apt-get -o DPkg::Lock::Timeout=300 update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y \
+	    --no-install-recommends nginx-light caddy systemd; \
+	fi
+
+# End to end (tests/e2e): Debian's Chromium (never a downloaded browser), the example Next.js
+# app from its committed lock file, and Python Playwright driving that Chromium.
+E2E_APP   := examples/nextjs-app
+E2E_NODE  := $(E2E_APP)/node_modules/.installed-stamp
+E2E_BUILD := $(E2E_APP)/.next/BUILD_ID
+E2E_SRC   := $(shell find $(E2E_APP)/app $(E2E_APP)/lib -type f) $(E2E_APP)/next.config.mjs
+.PHONY: e2e-setup
+
+e2e: e2e-setup
+	$(PY) -m pytest tests/e2e
+
+e2e-setup: $(STAMP) /usr/bin/chromium $(E2E_BUILD)
+
+/usr/bin/chromium:
+	apt-get -o DPkg::Lock::Timeout=300 update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y chromium
+
+$(E2E_NODE): $(E2E_APP)/package.json $(E2E_APP)/package-lock.json
+	cd $(E2E_APP) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(E2E_BUILD): $(E2E_NODE) $(E2E_SRC)
+	cd $(E2E_APP) && NEXT_TELEMETRY_DISABLED=1 node node_modules/next/dist/bin/next build
+
+# The benchmark (bench/README.md): wrk from Debian's packages; nginx only for the optional
+# nginx upstream. Knobs as variables or in the environment: BENCH_DURATION, BENCH_CONNECTIONS,
+# BENCH_ROUNDS, BENCH_CASES, BENCH_UPSTREAM=nginx, BENCH_MEMORY_REQUESTS (python -m bench -h).
+bench: $(STAMP) bench-tools
+	@if [ "$(BENCH_UPSTREAM)" = nginx ] && [ ! -x /usr/sbin/nginx ]; then \
+	  apt-get -o DPkg::Lock::Timeout=300 update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y nginx-light; \
+	fi
+	$(PY) -m bench $(BENCH_ARGS)
+
+# wrk, for `make bench` and for its smoke run in tests/bench.
+.PHONY: bench-tools
+bench-tools:
+	@command -v wrk >/dev/null || { apt-get -o DPkg::Lock::Timeout=300 update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y wrk; }
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check gateway tests
+	$(VENV)/bin/ruff check gateway tests bench
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) tests/interop/node_modules
+	rm -rf $(VENV) tests/interop/node_modules examples/nextjs-app/node_modules \
+	  examples/nextjs-app/.next
