@@ -10,6 +10,7 @@ from aiohttp import web
 from gateway.config import GatewayConfig
 from gateway.demo.upstream import build_demo_app
 from gateway.loader import ConfigError, load_config
+from gateway.logs import configure_logging
 from gateway.server import run_gateway
 
 BANNER = """
@@ -24,7 +25,7 @@ BANNER = """
 """
 
 
-async def main(config: GatewayConfig) -> None:
+async def main(config: GatewayConfig, path: str) -> None:
     runner = web.AppRunner(build_demo_app(config), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, config.upstream.host, config.upstream.port).start()
@@ -33,7 +34,7 @@ async def main(config: GatewayConfig) -> None:
                         admin_update=admin.update_age, admin_max=admin.max_age,
                         general_max=general.max_age), file=sys.stderr, flush=True)
     try:
-        await run_gateway(config)
+        await run_gateway(config, path=path)  # edits to the file reload, as in production
     finally:
         await runner.cleanup()
 
@@ -48,7 +49,8 @@ def run(argv: list[str]) -> int:
     if not config.demo:
         print(f"{path}: the demo runs only on a config with `demo: true`", file=sys.stderr)
         return 2
-    asyncio.run(main(config))
+    configure_logging(config.log, debug=False)  # one access line per request, as in production
+    asyncio.run(main(config, path))
     return 0
 
 
