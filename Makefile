@@ -89,6 +89,13 @@ bench-tools:
 	@command -v wrk >/dev/null || { apt-get -o DPkg::Lock::Timeout=300 update && \
 	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y wrk; }
 
+# The soak (bench/soak.py): mixed traffic against a real gateway for SOAK_MINUTES, then
+# requests, errors, 5xx, RSS and open fds; fails on a 5xx or RSS growth. Not in `make test`.
+SOAK_MINUTES ?= 2
+.PHONY: soak
+soak: $(STAMP)
+	$(PY) -m bench.soak --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gateway tests bench
 	$(VENV)/bin/mypy
