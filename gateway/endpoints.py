@@ -1,4 +1,5 @@
-"""The gateway's own endpoints under ``gateway_prefix`` on the proxied port; never proxied.
+"""The gateway's own endpoints under ``gateway_prefix`` on the proxied port; never proxied:
+``/session`` here, and ``/auth`` (forward-auth, see :mod:`gateway.forward_auth`).
 
 ``GET {prefix}/session`` tells a single-page app who is signed in and when the session ends,
 so it can warn before a logout. It reads the session without renewing it: a page polling it
@@ -7,11 +8,29 @@ must not keep an idle session alive by itself.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiohttp import web
 
-from gateway.config import GatewayConfig
-from gateway.policy import Decision, Kind, lifetime, roles_of
-from gateway.responses import ERROR_CODES, NotFound, json_response, unauthorised
+from gateway.config import GatewayConfig, Route
+from gateway.cookies import parse_cookie_header
+from gateway.exchange import Exchange
+from gateway.forward_auth import Original, copy_cookies, original_request, wants_redirect
+from gateway.identity import identity_values
+from gateway.metrics import GatewayMetrics
+from gateway.policy import DENIED, Decision, Kind, evaluate, lifetime, roles_of
+from gateway.responses import (
+    ERROR_CODES,
+    NO_STORE,
+    Forbidden,
+    GatewayError,
+    LoginRequired,
+    NotFound,
+    error_response,
+    json_response,
+    unauthorised,
+)
+from gateway.routes import RequestPath, match_route, normalise
 
 ROUTE_LABEL = "_gateway"  # the metric label of every request under the prefix
 
@@ -39,3 +58,61 @@ def session_endpoint(request: web.Request, config: GatewayConfig,
         "expires_at": int(times.expires_at),
         "renews_at": None if times.renews_at is None else int(times.renews_at),
     })
+
+
+def own_endpoint(request: web.Request, metrics: GatewayMetrics, exchange: Exchange,
+                 path: RequestPath) -> web.Response:
+    """``{gateway_prefix}/session``; anything else under the prefix is 404, never proxied."""
+    config = exchange.active.config
+    exchange.route = ROUTE_LABEL
+    endpoint = path.match.removeprefix(config.gateway_prefix.lower())
+    if endpoint == "/auth":
+        return _forward_auth(request, metrics, exchange)
+    if endpoint != "/session":
+        raise NotFound()
+    pairs = parse_cookie_header(request.headers.getall("Cookie", ()))
+    exchange.found, read = exchange.active.sessions.read(pairs)
+    route = Route(ROUTE_LABEL, config.gateway_prefix, config.gateway_prefix, config.upstream)
+    decision = evaluate(read, route, config, exchange.now)
+    if decision.kind is Kind.REFRESHED:  # reading the session never renews it
+        decision = replace(decision, kind=Kind.ALLOWED, state=Kind.ALLOWED, reason="valid")
+    exchange.decision = decision
+    metrics.observe_decision(ROUTE_LABEL, decision, exchange.now)
+    return session_endpoint(request, config, decision)
+
+
+def _forward_auth(request: web.Request, metrics: GatewayMetrics,
+                  exchange: Exchange) -> web.Response:
+    """The same decision as a proxied request, answered to a proxy instead of forwarded."""
+    config = exchange.active.config
+    original = original_request(request, exchange.view)
+    route = match_route(config.routes, normalise(original.path))
+    if route is None:
+        raise NotFound()
+    pairs = parse_cookie_header(request.headers.getall("Cookie", ()))
+    exchange.found, read = exchange.active.sessions.read(pairs)
+    decision = exchange.decision = evaluate(read, route, config, exchange.now)
+    metrics.observe_decision(ROUTE_LABEL, decision, exchange.now)
+    exchange.plan_cookies(decision)
+    cookies, exchange.set_cookies = exchange.set_cookies, []  # sent here, with nginx copies
+    try:
+        response = _auth_answer(request, config, decision, route, original)
+    except GatewayError as exc:
+        response = error_response(exc, request, config, original.uri)
+    copy_cookies(response, cookies)
+    return response
+
+
+def _auth_answer(request: web.Request, config: GatewayConfig, decision: Decision, route: Route,
+                 original: Original) -> web.Response:
+    if decision.kind is Kind.FORBIDDEN:
+        raise Forbidden(decision)
+    if decision.kind in DENIED:
+        may_redirect = route.unauthenticated != 401 and wants_redirect(request, original)
+        raise LoginRequired(decision, route, return_to=original.uri, hint=True,
+                            may_redirect=may_redirect)
+    response = web.Response(status=200, headers={"Cache-Control": NO_STORE})
+    if decision.session and decision.state in (Kind.ALLOWED, Kind.REFRESHED):
+        response.headers.extend(identity_values(decision.session.claims,
+                                                config.identity_headers))
+    return response

@@ -32,3 +32,13 @@ class Exchange:
     @property
     def secure(self) -> bool:
         return self.view.proto == "https"
+
+    def plan_cookies(self, decision: Decision) -> None:
+        """The Set-Cookie this response should carry: a renewal, a deletion, or nothing."""
+        found, sessions = self.found, self.active.sessions
+        assert found is not None
+        if decision.drops_session and found.present:
+            self.set_cookies = sessions.delete(found, self.secure)
+        elif decision.renews and decision.session and decision.policy:
+            self.renewed_token, self.set_cookies = sessions.renew(
+                found, decision.session, decision.policy, int(self.now), self.secure)

@@ -11,16 +11,14 @@ import asyncio
 import contextlib
 import os
 import time
-from dataclasses import replace
 
 from aiohttp import web
 from multidict import CIMultiDict
 
 from gateway.config import GatewayConfig, Route
 from gateway.cookies import parse_cookie_header, without
-from gateway.endpoints import ROUTE_LABEL, is_gateway_path, session_endpoint
+from gateway.endpoints import is_gateway_path, own_endpoint
 from gateway.exchange import Exchange
-from gateway.forward_auth import Original, copy_cookies, original_request, wants_redirect
 from gateway.identity import identity_values, remove_headers, strip_identity
 from gateway.logs import log_access
 from gateway.policy import DENIED, Decision, Kind, SessionRead, evaluate
@@ -111,77 +109,19 @@ async def _proxy(request: web.Request, ctx: GatewayContext,
     config = exchange.active.config
     path = normalise(request.raw_path.partition("?")[0])
     if is_gateway_path(config, path.match):
-        return _own_endpoint(request, ctx, exchange, path)
+        return own_endpoint(request, ctx.metrics, exchange, path)
     route = _route(config, path, exchange)
     pairs = parse_cookie_header(request.headers.getall("Cookie", ()))
     exchange.found, read = exchange.active.sessions.read(pairs)
     decision = exchange.decision = _decide(request, read, route, config, exchange.now)
     ctx.metrics.observe_decision(route.name, decision, exchange.now)
-    _plan_cookies(exchange, decision)
+    exchange.plan_cookies(decision)
     if decision.kind is Kind.FORBIDDEN:
         raise Forbidden(decision)
     if decision.kind in DENIED:
         raise LoginRequired(decision, route)
     headers = _upstream_headers(request, exchange, pairs, route)
     return await _forward(request, ctx, route, _target(request, path), headers, exchange)
-
-
-def _own_endpoint(request: web.Request, ctx: GatewayContext, exchange: Exchange,
-                  path: RequestPath) -> web.Response:
-    """``{gateway_prefix}/session``; anything else under the prefix is 404, never proxied."""
-    config = exchange.active.config
-    exchange.route = ROUTE_LABEL
-    endpoint = path.match.removeprefix(config.gateway_prefix.lower())
-    if endpoint == "/auth":
-        return _forward_auth(request, ctx, exchange)
-    if endpoint != "/session":
-        raise NotFound()
-    pairs = parse_cookie_header(request.headers.getall("Cookie", ()))
-    exchange.found, read = exchange.active.sessions.read(pairs)
-    route = Route(ROUTE_LABEL, config.gateway_prefix, config.gateway_prefix, config.upstream)
-    decision = evaluate(read, route, config, exchange.now)
-    if decision.kind is Kind.REFRESHED:  # reading the session never renews it
-        decision = replace(decision, kind=Kind.ALLOWED, state=Kind.ALLOWED, reason="valid")
-    exchange.decision = decision
-    ctx.metrics.observe_decision(ROUTE_LABEL, decision, exchange.now)
-    return session_endpoint(request, config, decision)
-
-
-def _forward_auth(request: web.Request, ctx: GatewayContext,
-                  exchange: Exchange) -> web.Response:
-    """The same decision as a proxied request, answered to a proxy instead of forwarded."""
-    config = exchange.active.config
-    original = original_request(request, exchange.view)
-    route = match_route(config.routes, normalise(original.path))
-    if route is None:
-        raise NotFound()
-    pairs = parse_cookie_header(request.headers.getall("Cookie", ()))
-    exchange.found, read = exchange.active.sessions.read(pairs)
-    decision = exchange.decision = evaluate(read, route, config, exchange.now)
-    ctx.metrics.observe_decision(ROUTE_LABEL, decision, exchange.now)
-    _plan_cookies(exchange, decision)
-    cookies, exchange.set_cookies = exchange.set_cookies, []  # sent here, with nginx copies
-    try:
-        response = _auth_answer(request, config, decision, route, original)
-    except GatewayError as exc:
-        response = error_response(exc, request, config, original.uri)
-    copy_cookies(response, cookies)
-    return response
-
-
-def _auth_answer(request: web.Request, config: GatewayConfig, decision: Decision, route: Route,
-                 original: Original) -> web.Response:
-    if decision.kind is Kind.FORBIDDEN:
-        raise Forbidden(decision)
-    if decision.kind in DENIED:
-        may_redirect = route.unauthenticated != 401 and wants_redirect(request, original)
-        raise LoginRequired(decision, route, return_to=original.uri, hint=True,
-                            may_redirect=may_redirect)
-    response = web.Response(status=200, headers={"Cache-Control": NO_STORE})
-    if decision.session and decision.state in (Kind.ALLOWED, Kind.REFRESHED):
-        response.headers.extend(identity_values(decision.session.claims,
-                                                config.identity_headers))
-    return response
 
 
 def _route(config: GatewayConfig, path: RequestPath, exchange: Exchange) -> Route:
@@ -206,17 +146,6 @@ def is_preflight(request: web.Request) -> bool:
     headers = request.headers
     return (request.method == "OPTIONS" and "Origin" in headers
             and "Access-Control-Request-Method" in headers)
-
-
-def _plan_cookies(exchange: Exchange, decision: Decision) -> None:
-    """The Set-Cookie this response should carry: a renewal, a deletion, or nothing."""
-    found, sessions = exchange.found, exchange.active.sessions
-    assert found is not None
-    if decision.drops_session and found.present:
-        exchange.set_cookies = sessions.delete(found, exchange.secure)
-    elif decision.renews and decision.session and decision.policy:
-        exchange.renewed_token, exchange.set_cookies = sessions.renew(
-            found, decision.session, decision.policy, int(exchange.now), exchange.secure)
 
 
 def _upstream_headers(request: web.Request, exchange: Exchange, pairs: Pairs,
