@@ -7,10 +7,9 @@ Run as ``python -m bench.soak_upstream --port N`` (bench/soak.py starts it on 12
 
 from __future__ import annotations
 
-import argparse
-
 from aiohttp import WSMsgType, web
 
+from bench import upstream
 from bench.upstream import answer
 
 WS_PATH = "/ws"
@@ -36,12 +35,5 @@ def build() -> web.Application:
     return app
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    web.run_app(build(), host="127.0.0.1", port=args.port, access_log=None, print=None)
-
-
 if __name__ == "__main__":
-    main()
+    upstream.main(build, __doc__)

@@ -7,6 +7,7 @@ the proxies in front of it are what the benchmark measures.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -23,11 +24,12 @@ def build() -> web.Application:
     return app
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(app: Callable[[], web.Application] = build, description: str | None = __doc__) -> None:
+    """Serve ``app()`` on 127.0.0.1:--port (also the soak's upstream, with its own app)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    web.run_app(build(), host="127.0.0.1", port=args.port, access_log=None, print=None)
+    web.run_app(app(), host="127.0.0.1", port=args.port, access_log=None, print=None)
 
 
 if __name__ == "__main__":
