@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 
 from gateway.codec import SessionCodec
-from tests.integration.test_upstream_streaming import (
+from tests.integration.upstream.test_upstream_streaming import (
     CHUNK,
     GIB,
     memory_kib,

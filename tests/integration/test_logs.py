@@ -5,9 +5,7 @@ debug detail when asked."""
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,19 +22,12 @@ from tests.integration.request_mix import (
     send_mix,
 )
 
+pytestmark = pytest.mark.usefixtures("restore_logging")  # configure_logging is global
+
 Capture = pytest.CaptureFixture[str]
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    saved = [(logger, logger.handlers[:], logger.level, logger.propagate)
-             for logger in map(logging.getLogger, ("gateway", "aiohttp", "aiohttp.access"))]
-    yield
-    for logger, handlers, level, propagate in saved:
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate = propagate
 
 
 def access_lines(out: str) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +30,8 @@ from gateway.logs import (
 from gateway.policy import Decision, Kind, Session
 from gateway.runtime import Active
 from gateway.trust import ClientView
+
+pytestmark = pytest.mark.usefixtures("restore_logging")  # configure_logging is global
 
 T0 = 1_800_000_000
 SECRET = "unit-logs-secret-0123456789abcdef-0123456789"
@@ -58,16 +59,6 @@ def config() -> GatewayConfig:
     return load_config_text(CONFIG, "unit.yaml", env={})
 
 
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """configure_logging changes process-wide loggers: put them back after each test."""
-    saved = [(logger, logger.handlers[:], logger.level, logger.propagate)
-             for logger in map(logging.getLogger, ("gateway", "aiohttp", "aiohttp.access"))]
-    yield
-    for logger, handlers, level, propagate in saved:
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate = propagate
 
 
 def exchange(config: GatewayConfig, decision: Decision | None = None, *, route: str = "app",

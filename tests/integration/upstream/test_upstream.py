@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import logging
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -31,32 +30,11 @@ from tests.integration.forwarder import (
     RawUpstream,
     Through,
     loopback,
-    make_through,
     serving,
 )
 
 DEADLINE = 5.0  # seconds: generous bound for things that should happen at once
 NO_AUTO = ("User-Agent", "Accept", "Accept-Encoding")  # the test client adds none of these
-
-
-@pytest.fixture
-def through(aiohttp_server: Any, aiohttp_client: Any) -> Through:
-    return make_through(aiohttp_server, aiohttp_client)
-
-
-@pytest.fixture
-async def raw() -> AsyncIterator[RawUpstream]:
-    upstream = RawUpstream()
-    yield upstream
-    await upstream.close()
-
-
-@pytest.fixture(autouse=True)
-def no_error_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """A client or upstream going away is normal for a proxy: never an ERROR traceback."""
-    yield
-    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert errors == []
 
 
 def recording_app(seen: list[web.Request],
