@@ -85,10 +85,7 @@ def stages() -> Iterator[Stage]:
     yield "evaluate", lambda: evaluate(read, route, config, now)
     yield "observe_decision", lambda: ctx.metrics.observe_decision(route.name, decision, now)
     yield "upstream headers", lambda: pipeline._upstream_headers(request, exchange, pairs, route)
-    yield "  strip_hop_by_hop", lambda: upstream.strip_hop_by_hop(CIMultiDict(headers))
-    yield "  strip_identity", lambda: identity.strip_identity(
-        CIMultiDict(headers), [name for name, _ in config.identity_headers])
-    yield "  strip_forwarding", lambda: trust.strip_forwarding(CIMultiDict(headers))
+    yield "  inbound filter", lambda: active.inbound.kept(headers, preflight=False)
     yield "  identity_values", lambda: identity.identity_values(
         read.session.claims if read.session else {}, config.identity_headers)
     yield "response headers (hop-by-hop)", lambda: upstream.strip_hop_by_hop(

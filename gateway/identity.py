@@ -3,8 +3,9 @@
 A client must never be able to say who it is. Backends fold header names differently: CGI,
 WSGI and PHP turn ``-`` into ``_`` (``X_Auth_Request_User`` and ``X-Auth-Request-User`` both
 become ``HTTP_X_AUTH_REQUEST_USER``), some drop or map other punctuation. So a header is
-removed when its name, lower-cased and stripped of everything but letters and digits, equals
-a configured name's: a superset of every folding we know of.
+removed when its name, lower-cased and stripped of everything but letters and digits
+(:func:`header_key`), equals a configured name's: a superset of every folding we know of.
+The removal itself is :class:`gateway.inbound.InboundFilter`, with the other inbound rules.
 
 A claim value is forwarded only when it is unambiguous text: a string, a finite number, a
 boolean, or a list of strings (comma-joined). Objects, nulls, nested lists, values over
@@ -18,10 +19,8 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
-
-from multidict import CIMultiDict
 
 # Re-exported: callers find the "who is asking, and how" helpers here.
 from gateway.navigation import is_navigation as is_navigation
@@ -39,24 +38,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 def header_key(name: str) -> str:
     """The form every backend folding of ``name`` shares: ``X_Auth-User`` -> ``xauthuser``."""
     return _NOT_ALNUM.sub("", name.lower())
-
-
-def remove_headers(headers: CIMultiDict[str], names: Iterable[str]) -> None:
-    """Remove every header (all duplicates) whose :func:`header_key` is one of ``names``'."""
-    keys = _keys(names if isinstance(names, tuple | frozenset) else tuple(names))
-    doomed = {name for name in headers if header_key(name) in keys}
-    for name in doomed:
-        headers.popall(name, None)
-
-
-@functools.lru_cache(maxsize=256)
-def _keys(names: tuple[str, ...] | frozenset[str]) -> frozenset[str]:
-    return frozenset(header_key(name) for name in names)
-
-
-def strip_identity(headers: CIMultiDict[str], configured: Iterable[str]) -> None:
-    """Remove every inbound header a backend could read as one of the identity headers."""
-    remove_headers(headers, configured)
 
 
 def identity_values(

@@ -19,7 +19,7 @@ from gateway.config import GatewayConfig, Route
 from gateway.cookies import parse_cookie_header, without
 from gateway.endpoints import is_gateway_path, own_endpoint
 from gateway.exchange import Exchange
-from gateway.identity import identity_values, remove_headers, strip_identity
+from gateway.identity import identity_values
 from gateway.logs import log_access
 from gateway.policy import DENIED, Decision, Kind, SessionRead, evaluate
 from gateway.responses import (
@@ -33,17 +33,15 @@ from gateway.responses import (
 )
 from gateway.routes import BadPath, RequestPath, match_route, normalise
 from gateway.runtime import GatewayContext
-from gateway.trust import client_view, forwarded_headers, strip_forwarding
+from gateway.trust import client_view, forwarded_headers
 from gateway.upstream import (
     UpstreamError,
     forward_http,
     forward_websocket,
     is_websocket_upgrade,
-    strip_hop_by_hop,
 )
 
 Pairs = list[tuple[str, str]]
-METHOD_OVERRIDES = ("X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override")
 CLIENT_GONE = 499  # nginx's status for a client that closed the connection first
 
 
@@ -151,14 +149,7 @@ def is_preflight(request: web.Request) -> bool:
 def _upstream_headers(request: web.Request, exchange: Exchange, pairs: Pairs,
                       route: Route) -> CIMultiDict[str]:
     config, view = exchange.active.config, exchange.view
-    headers = CIMultiDict(request.headers)
-    strip_hop_by_hop(headers)
-    if is_preflight(request):
-        # An unauthenticated preflight must not turn into a DELETE in an app that honours
-        # method overrides.
-        remove_headers(headers, METHOD_OVERRIDES)
-    strip_identity(headers, [name for name, _ in config.identity_headers])
-    strip_forwarding(headers)
+    headers = exchange.active.inbound.kept(request.headers, preflight=is_preflight(request))
     headers.extend(forwarded_headers(view, request.headers))
     headers["X-Request-Id"] = exchange.request_id
     if not config.preserve_host or "Host" not in request.headers:

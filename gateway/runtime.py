@@ -16,6 +16,7 @@ from typing import ClassVar
 from aiohttp import web
 
 from gateway.config import GatewayConfig
+from gateway.inbound import InboundFilter
 from gateway.metrics import GatewayMetrics
 from gateway.sessions import SessionStage
 from gateway.upstream import UpstreamPool
@@ -30,10 +31,12 @@ class Active:
 
     config: GatewayConfig
     sessions: SessionStage
+    inbound: InboundFilter
 
     @classmethod
     def build(cls, config: GatewayConfig) -> Active:
-        return cls(config, SessionStage(config.session, config.limits))
+        return cls(config, SessionStage(config.session, config.limits),
+                   InboundFilter(name for name, _ in config.identity_headers))
 
 
 @dataclass(eq=False, slots=True)

@@ -4,7 +4,7 @@ Trust assumption: only a peer whose address is in ``trusted_proxies`` may tell t
 about the client, through ``Forwarded``, ``X-Forwarded-For/-Proto/-Host/-Port``,
 ``X-Real-IP`` and ``X-Request-Id``. From any other peer these headers are ignored, and the
 caller removes every header in :data:`FORWARDING_HEADERS` (in every spelling:
-:func:`strip_forwarding`) and sends :func:`forwarded_headers` instead, built from the
+:class:`gateway.inbound.InboundFilter`) and sends :func:`forwarded_headers` instead, built from the
 gateway's own view: the TCP peer is the client, the listener's scheme is the protocol.
 
 The client address, from a trusted peer, is found by the standard right-to-left walk: the
@@ -29,10 +29,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from multidict import CIMultiDict, MultiMapping
+from multidict import MultiMapping
 
 from gateway.config import IPNetwork
-from gateway.identity import remove_headers
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -139,11 +138,6 @@ def forwarded_headers(view: ClientView, headers: Mapping[str, str]) -> list[tupl
     if view.request_id:
         out.append(("X-Request-Id", view.request_id))
     return out
-
-
-def strip_forwarding(headers: CIMultiDict[str]) -> None:
-    """Remove every :data:`FORWARDING_HEADERS` entry, in any spelling (``X_Real_IP`` too)."""
-    remove_headers(headers, FORWARDING_HEADERS)
 
 
 def parse_ip(text: str) -> IPAddress | None:

@@ -14,15 +14,17 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Literal, NoReturn
 
 import aiohttp
 from aiohttp import WSCloseCode, hdrs, web
-from multidict import CIMultiDict
+from aiohttp.http_exceptions import HttpProcessingError
+from multidict import CIMultiDict, MultiMapping
 from yarl import URL
 
 from gateway.config import Timeouts, Upstream
+from gateway.h1client import Answer, ConnectFailed, Connections
 from gateway.websocket import (
     BeforeSend,
     Clock,
@@ -65,8 +67,9 @@ class UpstreamError(Exception):
 
 
 class UpstreamPool:
-    """One pooled keep-alive aiohttp.ClientSession per upstream, no cookie jar (DummyCookieJar),
-    auto_decompress=False, no redirects followed, trust_env False."""
+    """Per upstream: keep-alive connections for HTTP (:class:`Connections`, the lean client)
+    and an aiohttp.ClientSession for WebSockets (no cookie jar, no decompression, no
+    redirects followed, trust_env False)."""
 
     def __init__(self, timeouts: Timeouts) -> None:
         self.timeouts = timeouts
@@ -74,17 +77,27 @@ class UpstreamPool:
         self._timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=timeouts.connect, sock_read=timeouts.upstream)
         self._sessions: dict[Upstream, aiohttp.ClientSession] = {}
+        self._connections: dict[Upstream, Connections] = {}
+
+    def connections(self, upstream: Upstream) -> Connections:
+        """The upstream's HTTP connections, created on first use."""
+        connections = self._connections.get(upstream)
+        if connections is None:
+            connections = self._connections[upstream] = Connections(
+                upstream, connect_timeout=self.timeouts.connect,
+                read_timeout=self.timeouts.upstream, keepalive=KEEPALIVE_SECONDS,
+                max_field_size=MAX_UPSTREAM_FIELD)
+        return connections
 
     def session(self, upstream: Upstream) -> aiohttp.ClientSession:
-        """The upstream's session, created on first use (inside the running loop)."""
+        """The upstream's WebSocket session, created on first use (inside the running loop)."""
         session = self._sessions.get(upstream)
         if session is None or session.closed:
             session = self._sessions[upstream] = self._new_session()
         return session
 
     def _new_session(self) -> aiohttp.ClientSession:
-        # limit=0: a proxy must not queue request 101 behind 100 long polls; each upstream
-        # connection stands for one client request the server already accepted.
+        # limit=0: each upstream connection stands for a client the server already accepted.
         connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS)
         return aiohttp.ClientSession(
             connector=connector, timeout=self._timeout, cookie_jar=aiohttp.DummyCookieJar(),
@@ -93,6 +106,9 @@ class UpstreamPool:
 
     async def close(self) -> None:
         sessions, self._sessions = list(self._sessions.values()), {}
+        connections, self._connections = list(self._connections.values()), {}
+        for pool in connections:
+            await pool.close()
         for session in sessions:
             await session.close()
 
@@ -101,11 +117,18 @@ def _tokens(values: Iterable[str]) -> set[str]:
     return {token.strip().lower() for value in values for token in value.split(",")} - {""}
 
 
+def connection_tokens(headers: Mapping[str, str]) -> set[str]:
+    """The lower-cased names every ``Connection`` header lists (any case, comma lists), Host
+    excepted: Host is never hop-by-hop, a client naming it must not swap the Host the app
+    sees."""
+    values = headers.getall(hdrs.CONNECTION, ()) if isinstance(headers, MultiMapping) else ()
+    return _tokens(values) - {"host"}
+
+
 def strip_hop_by_hop(headers: CIMultiDict[str]) -> None:
     """Remove hop-by-hop headers in place: the standard ones, every name any ``Connection``
-    header lists (any case, comma lists; Host excepted), and every ``Proxy-*`` header."""
-    # Host is never hop-by-hop: a client naming it must not swap the Host the app sees.
-    named = _tokens(headers.getall(hdrs.CONNECTION, ())) - {"host"}
+    header lists, and every ``Proxy-*`` header."""
+    named = connection_tokens(headers)
     for name in {name.lower() for name in headers}:
         if name in HOP_BY_HOP or name in named or name.startswith("proxy-"):
             headers.popall(name, None)
@@ -118,12 +141,17 @@ def is_websocket_upgrade(request: web.Request) -> bool:
             and "upgrade" in _tokens(request.headers.getall(hdrs.CONNECTION, ())))
 
 
-def _url(upstream: Upstream, path_qs: str) -> URL:
-    """The upstream URL with the caller's target exactly as given (no re-normalising).
-    Raises ValueError for a target that is not origin-form or could split the request line."""
+def _check_target(path_qs: str) -> str:
+    """The caller's target, sent verbatim (no re-normalising). Raises ValueError for one that
+    is not origin-form or could split the request line."""
     if not path_qs.startswith("/") or _UNSAFE_TARGET.search(path_qs):
         raise ValueError("request target must be a path without spaces or control characters")
-    return URL(upstream.origin + path_qs, encoded=True)
+    return path_qs
+
+
+def _url(upstream: Upstream, path_qs: str) -> URL:
+    """The upstream URL with the caller's target exactly as given (WebSockets)."""
+    return URL(upstream.origin + _check_target(path_qs), encoded=True)
 
 
 def _reraise(exc: Exception, upstream: Upstream) -> NoReturn:
@@ -138,16 +166,18 @@ def _error(exc: BaseException, upstream: Upstream) -> UpstreamError | None:
     """The UpstreamError an aiohttp failure stands for; None for anything else."""
     if isinstance(exc, asyncio.TimeoutError):  # ServerTimeoutError, ConnectionTimeoutError too
         reason: Reason = "timeout"
-    elif isinstance(exc, aiohttp.ClientConnectorError):
+    elif isinstance(exc, aiohttp.ClientConnectorError | ConnectFailed):
         reason = "connect"
-    elif isinstance(exc, aiohttp.ClientError):  # disconnected, OS error, bad payload/answer
-        reason = "reset"
+    elif isinstance(exc, aiohttp.ClientError | HttpProcessingError):
+        reason = "reset"  # disconnected, OS error, a malformed answer or body
     else:
         return None
     detail = type(exc).__name__
     if isinstance(exc, aiohttp.ClientResponseError):  # its text holds the URL: status only
         detail += f" {exc.status}"
-    elif isinstance(exc, OSError) and exc.strerror:
+    elif isinstance(exc, HttpProcessingError):  # its text may quote the answer: code only
+        detail += f" {exc.code}"
+    elif isinstance(exc, OSError | ConnectFailed) and exc.strerror:
         detail += f": {exc.strerror}"
     return UpstreamError(reason, upstream, detail)
 
@@ -179,16 +209,18 @@ class _ClientBody:
             yield chunk
 
 
-def _request_headers(request: web.Request, headers: CIMultiDict[str]) -> CIMultiDict[str]:
-    """The caller's headers with the body framing taken from the request itself: the
-    client's Content-Length, or chunked (aiohttp adds it) when it sent a chunked body."""
-    result = CIMultiDict(headers)
+def _request_headers(request: web.Request, headers: CIMultiDict[str],
+                     upstream: Upstream) -> CIMultiDict[str]:
+    """``headers`` (changed in place) with the body framing taken from the request itself:
+    the client's Content-Length, or chunked (the client sends it) when its body is chunked."""
     # Expect: the gateway's server already answered 100-continue to the client.
     for name in (hdrs.CONTENT_LENGTH, hdrs.TRANSFER_ENCODING, hdrs.EXPECT):
-        result.popall(name, None)
+        headers.popall(name, None)
     if request.content_length is not None:
-        result[hdrs.CONTENT_LENGTH] = str(request.content_length)
-    return result
+        headers[hdrs.CONTENT_LENGTH] = str(request.content_length)
+    if hdrs.HOST not in headers:
+        headers[hdrs.HOST] = upstream.label
+    return headers
 
 
 class _ProxyResponse(web.StreamResponse):
@@ -224,15 +256,15 @@ async def forward_http(request: web.Request, pool: UpstreamPool, upstream: Upstr
     """Send the request to ``upstream`` and stream its answer to the client.
 
     ``headers`` are the prepared upstream request headers (hop-by-hop already stripped,
-    ``Host`` set). ``before_send`` sees the response before its headers go out. Raises
-    UpstreamError if the upstream fails before that; a failure after it cuts the client
-    connection and is reported to ``on_error`` instead.
+    ``Host`` set); they are changed in place. ``before_send`` sees the response before its
+    headers go out. Raises UpstreamError if the upstream fails before that; a failure after
+    it cuts the client connection and is reported to ``on_error`` instead.
     """
-    url, body = _url(upstream, path_qs), _ClientBody(request, idle=pool.timeouts.upstream)
+    target, body = _check_target(path_qs), _ClientBody(request, idle=pool.timeouts.upstream)
     try:
-        answer = await pool.session(upstream).request(
-            request.method, url, headers=_request_headers(request, headers),
-            data=body.chunks() if request.body_exists else None, allow_redirects=False)
+        answer = await pool.connections(upstream).request(
+            request.method, target, _request_headers(request, headers, upstream),
+            body.chunks() if request.body_exists else None)
     except Exception as exc:
         if body.failure is not None:
             return _client_failed(body.failure)
@@ -246,7 +278,7 @@ async def forward_http(request: web.Request, pool: UpstreamPool, upstream: Upstr
         answer.release()  # back to the pool only when read to the end
 
 
-async def _relay(request: web.Request, answer: aiohttp.ClientResponse, upstream: Upstream,
+async def _relay(request: web.Request, answer: Answer, upstream: Upstream,
                  before_send: BeforeSend | None,
                  on_error: Callable[[UpstreamError], None] | None) -> web.StreamResponse:
     headers = CIMultiDict(answer.headers)
@@ -268,7 +300,7 @@ async def _relay(request: web.Request, answer: aiohttp.ClientResponse, upstream:
     return response
 
 
-async def _copy_body(answer: aiohttp.ClientResponse, response: web.StreamResponse,
+async def _copy_body(answer: Answer, response: web.StreamResponse,
                      upstream: Upstream) -> UpstreamError | None:
     """Stream the body chunk by chunk; the upstream's failure is returned, the client's
     (ConnectionError from a write) raised."""
