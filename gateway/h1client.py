@@ -102,6 +102,8 @@ class Connections:
         self._ssl = ssl.create_default_context() if upstream.scheme == "https" else None
         self._idle: list[_Conn] = []
         self._closed = False
+        # Looked up once: on Python 3.11 each get_running_loop() is a getpid() system call.
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def request(self, method: str, target: str, headers: CIMultiDict[str],
                       body: AsyncIterator[bytes] | None) -> Answer:
@@ -136,7 +138,7 @@ class Connections:
         # The read timer of a body sent after the answer arrived must not fire on an idle
         # connection (it would fail the next request on it).
         protocol._drop_timeout()
-        conn.idle_since, conn.reused = asyncio.get_running_loop().time(), True
+        conn.idle_since, conn.reused = self._running_loop().time(), True
         self._idle.append(conn)
         self._sweep(conn.idle_since)
 
@@ -145,8 +147,13 @@ class Connections:
         while self._idle and now - self._idle[0].idle_since > self._keepalive:
             self._idle.pop(0).protocol.close()
 
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
     async def _acquire(self) -> _Conn:
-        now = asyncio.get_running_loop().time()
+        now = self._running_loop().time()
         while self._idle:
             conn = self._idle.pop()
             fresh = now - conn.idle_since <= self._keepalive
@@ -156,7 +163,7 @@ class Connections:
         return await self._connect()
 
     async def _connect(self) -> _Conn:
-        loop, upstream = asyncio.get_running_loop(), self.upstream
+        loop, upstream = self._running_loop(), self.upstream
         try:
             async with asyncio.timeout(self._connect_timeout):
                 _, protocol = await loop.create_connection(
@@ -175,7 +182,8 @@ class Connections:
             skip_payload=method == hdrs.METH_HEAD, read_until_eof=True, auto_decompress=False,
             read_timeout=self._read_timeout, max_line_size=self._max_field,
             max_field_size=self._max_field)
-        writer = StreamWriter(protocol, asyncio.get_running_loop())
+        loop = self._running_loop()
+        writer = StreamWriter(protocol, loop)
         if body is not None and hdrs.CONTENT_LENGTH not in headers:
             headers[hdrs.TRANSFER_ENCODING] = "chunked"
             writer.enable_chunking()
@@ -185,7 +193,7 @@ class Connections:
             await writer.write_eof()
             protocol.start_timeout()
         else:
-            sender = asyncio.get_running_loop().create_task(_send_body(writer, body, protocol))
+            sender = loop.create_task(_send_body(writer, body, protocol))
         try:
             message, payload = await protocol.read()
             while 100 <= message.code < 200 and message.code != 101:

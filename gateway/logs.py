@@ -16,7 +16,6 @@ cached level check.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -31,6 +30,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from gateway.config import LogSettings
 from gateway.exchange import Exchange
 from gateway.policy import number
+from gateway.turns import TurnBatch
 
 ACCESS_LOGGER = "gateway.access"
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
@@ -74,51 +74,37 @@ class StdoutHandler(logging.Handler):
     """Writes lines to the current ``sys.stdout`` (looked up per write, so a replaced stdout
     is followed) and flushes, so a container's log collector sees them at once.
 
-    Inside a running event loop, the lines of one loop turn are written together when the
-    turn ends: under load one ``write`` carries the access lines of many requests instead of
-    one each (a syscall per request was the access log's main cost), and no line waits
-    longer than the turn it was logged in. A write never exceeds PIPE_BUF unless one line
-    does, so the lines of workers sharing a pipe never interleave. Outside a loop (start-up,
-    other threads) each line is written at once."""
+    The lines of one event-loop turn are written together when it ends (a
+    :class:`~gateway.turns.TurnBatch`): under load one ``write`` carries the access lines of
+    many requests instead of one each. A write never exceeds PIPE_BUF unless one line does,
+    so the lines of workers sharing a pipe never interleave. Outside a loop (start-up, other
+    threads) each line is written at once."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._pending: list[str] = []
-        self._size = 0
-        self._loop: asyncio.AbstractEventLoop | None = None  # the loop a flush is queued on
+        self._lines: TurnBatch[str] = TurnBatch(self._write)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            line = self.format(record) + "\n"
-            size = len(line) if line.isascii() else len(line.encode())
-            if self._size + size > PIPE_BUF:
-                self._write()
-            self._pending.append(line)
-            self._size += size
-            if self._loop is None:
-                self._schedule()
+            self._lines.add(self.format(record) + "\n")
         except Exception:
             self.handleError(record)
 
     def flush(self) -> None:
-        # A closed or broken stdout leaves nowhere to report it.
+        self._lines.flush()
+
+    def _write(self, lines: list[str]) -> None:
+        # A closed or broken stdout leaves nowhere to report it: this turn's lines are lost.
         with self.lock or contextlib.nullcontext(), contextlib.suppress(OSError, ValueError):
-            self._write()
-
-    def _schedule(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._write()  # no loop in this thread: nothing would run a queued flush
-            return
-        self._loop = loop
-        loop.call_soon(self.flush)
-
-    def _write(self) -> None:
-        pending, self._pending, self._size, self._loop = self._pending, [], 0, None
-        if pending:
-            stream = sys.stdout
-            stream.write("".join(pending))
+            stream, chunk, size = sys.stdout, list[str](), 0
+            for line in lines:
+                length = len(line) if line.isascii() else len(line.encode())
+                if chunk and size + length > PIPE_BUF:
+                    stream.write("".join(chunk))
+                    chunk, size = [], 0
+                chunk.append(line)
+                size += length
+            stream.write("".join(chunk))
             stream.flush()
 
 
@@ -135,10 +121,27 @@ def redact_request_errors(record: logging.LogRecord) -> bool:
 def log_access(exchange: Exchange, method: str, target: str, status: int, seconds: float,
                sent: int) -> None:
     """One access line for a finished request (``target`` is the raw request target; only
-    its path is logged). Costs one check when the access log is off."""
+    its path is logged), made with the others of its loop turn when the turn ends. Costs
+    one check when the access log is off."""
     if _access.isEnabledFor(logging.INFO):
-        _access.handle(AccessRecord(exchange, method, target, status, seconds, sent,
-                                    _access.isEnabledFor(logging.DEBUG)))
+        _finished.add((exchange, method, target, status, seconds, sent))
+
+
+_Finished = tuple[Exchange, str, str, int, float, int]
+
+
+def _log_finished(finished: list[_Finished]) -> None:
+    debug = _access.isEnabledFor(logging.DEBUG)
+    for exchange, method, target, status, seconds, sent in finished:
+        _access.handle(AccessRecord(exchange, method, target, status, seconds, sent, debug))
+    logger: logging.Logger | None = _access
+    while logger is not None:  # the handlers Logger.callHandlers used, as it walks them
+        for handler in logger.handlers:
+            handler.flush()  # written now, not a turn later: the lines are a turn old already
+        logger = logger.parent if logger.propagate else None
+
+
+_finished: TurnBatch[_Finished] = TurnBatch(_log_finished)
 
 
 class AccessRecord(logging.LogRecord):

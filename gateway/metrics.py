@@ -3,17 +3,28 @@
 The registry is passed in (tests use a fresh one). Labels are bounded: route and policy names
 come from the config, methods are folded to the standard ones, upstreams are the configured
 ``host:port`` — never a raw path or a user.
+
+A request's observations are recorded when its event-loop turn ends, with the other requests
+of the turn (:mod:`gateway.turns`), so the metrics lag by at most one turn: a scrape, which
+runs in a later turn, always sees every request that finished before it began.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from gateway import __version__
 from gateway.policy import Decision, number
+from gateway.turns import TurnBatch
 from gateway.upstream import UpstreamError
+
+# What a request adds to the turn's batch: a kind, then that kind's values.
+_STARTED: Final = 0
+_DONE: Final = 1
+_DECISION: Final = 2
+_UPSTREAM: Final = 3
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT",
                      "TRACE"})
@@ -70,6 +81,9 @@ class GatewayMetrics:
         the config, reports it (see :class:`ConfigMetrics`)."""
         self._done_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._decision_children: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
+        self._upstream_children: dict[str, Any] = {}
+        self._inflight = 0
+        self._batch: TurnBatch[tuple[Any, ...]] = TurnBatch(self._record)
         self.requests = Counter("gateway_requests_total", "Requests answered.",
                                 ["route", "method", "code"], registry=registry)
         self.duration = Histogram("gateway_request_duration_seconds", "Time to answer.",
@@ -97,10 +111,43 @@ class GatewayMetrics:
         if self.config_metrics is not None:
             self.config_metrics.loaded(sha256, now)
 
+    def request_started(self) -> None:
+        self._inflight += 1
+        self._batch.add((_STARTED,))
+
+    def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
+        self._inflight -= 1
+        self._batch.add((_DONE, route, method, status, seconds))
+
     def observe_decision(self, route: str, decision: Decision, now: float) -> None:
         """Exactly one decision per request that reached a route or a gateway endpoint; the
         session's age whenever one decoded. A 404 (route ``none``) and a bad path's 400 take
         no decision: they are counted in ``gateway_requests_total`` only."""
+        self._batch.add((_DECISION, route, decision, now))
+
+    def upstream_answered(self, upstream: str, seconds: float) -> None:
+        """The upstream's response headers arrived ``seconds`` after the request was sent."""
+        self._batch.add((_UPSTREAM, upstream, seconds))
+
+    def upstream_failed(self, error: UpstreamError) -> None:
+        self.upstream_errors.labels(error.upstream.label, error.reason).inc()
+
+    def flush(self) -> None:
+        """Record what this turn has pending now (the end of the turn would)."""
+        self._batch.flush()
+
+    def _record(self, items: list[tuple[Any, ...]]) -> None:
+        for item in items:
+            kind = item[0]
+            if kind == _DONE:
+                self._done(*item[1:])
+            elif kind == _DECISION:
+                self._decision(*item[1:])
+            elif kind == _UPSTREAM:
+                self._upstream(*item[1:])
+        self.inflight.set(self._inflight)
+
+    def _decision(self, route: str, decision: Decision, now: float) -> None:
         policy = decision.policy.name if decision.policy else "none"
         key = (route, policy, decision.kind.value)
         children = self._decision_children.get(key)
@@ -118,10 +165,7 @@ class GatewayMetrics:
         if decision.renews and children[2] is not None:
             children[2].inc()
 
-    def upstream_failed(self, error: UpstreamError) -> None:
-        self.upstream_errors.labels(error.upstream.label, error.reason).inc()
-
-    def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
+    def _done(self, route: str, method: str, status: int, seconds: float) -> None:
         key = (route, method_label(method), status)
         children = self._done_children.get(key)
         if children is None:
@@ -129,3 +173,9 @@ class GatewayMetrics:
                 self.requests.labels(route, key[1], str(status)), self.duration.labels(route))
         children[0].inc()
         children[1].observe(seconds)
+
+    def _upstream(self, upstream: str, seconds: float) -> None:
+        child = self._upstream_children.get(upstream)
+        if child is None:
+            child = self._upstream_children[upstream] = self.upstream_duration.labels(upstream)
+        child.observe(seconds)

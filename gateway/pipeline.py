@@ -53,7 +53,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
                        scheme=request.scheme)
     exchange = Exchange(active, view, ctx.clock(), view.request_id or os.urandom(16).hex())
     started = time.perf_counter()
-    ctx.metrics.inflight.inc()
+    ctx.metrics.request_started()
     status, response = 500, None  # 500: a failure nothing below expected
     try:
         response = await _respond(request, ctx, exchange)
@@ -68,7 +68,6 @@ async def handle(request: web.Request) -> web.StreamResponse:
         exc.headers["X-Request-Id"] = exchange.request_id
         raise
     finally:
-        ctx.metrics.inflight.dec()
         seconds = time.perf_counter() - started
         ctx.metrics.request_done(exchange.route, request.method, status, seconds)
         log_access(exchange, request.method, request.raw_path, status, seconds,
@@ -194,8 +193,7 @@ async def _forward(request: web.Request, ctx: GatewayContext, route: Route, targ
     def before_send(response: web.StreamResponse) -> None:
         exchange.upstream_seconds = time.perf_counter() - started
         response.headers["X-Request-Id"] = exchange.request_id
-        ctx.metrics.upstream_duration.labels(route.upstream.label).observe(
-            exchange.upstream_seconds)
+        ctx.metrics.upstream_answered(route.upstream.label, exchange.upstream_seconds)
         _attach_cookies(response, exchange)
 
     if is_websocket_upgrade(request):

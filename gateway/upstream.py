@@ -226,7 +226,17 @@ def _request_headers(request: web.Request, headers: CIMultiDict[str],
 class _ProxyResponse(web.StreamResponse):
     """A response that writes the upstream's headers as sent: aiohttp would add
     ``Content-Type: application/octet-stream`` (a browser would download instead of sniff)
-    and its own ``Server`` when the upstream sent none."""
+    and its own ``Server`` when the upstream sent none.
+
+    aiohttp sends a StreamResponse's headers on their own at once (a stream may be slow to
+    start). With ``coalesce`` (the upstream's body is already here, or there is none) they
+    wait for the first body bytes and leave in the same write: one send a response, not two.
+    """
+
+    def __init__(self, *, status: int, reason: str | None, headers: CIMultiDict[str],
+                 coalesce: bool) -> None:
+        super().__init__(status=status, reason=reason, headers=headers)
+        self._send_headers_immediately = not coalesce
 
     async def _prepare_headers(self) -> None:
         absent = [name for name in (hdrs.CONTENT_TYPE, hdrs.SERVER) if name not in self.headers]
@@ -283,7 +293,9 @@ async def _relay(request: web.Request, answer: Answer, upstream: Upstream,
                  on_error: Callable[[UpstreamError], None] | None) -> web.StreamResponse:
     headers = CIMultiDict(answer.headers)
     strip_hop_by_hop(headers)
-    response = _ProxyResponse(status=answer.status, reason=answer.reason, headers=headers)
+    body = answer.content
+    response = _ProxyResponse(status=answer.status, reason=answer.reason, headers=headers,
+                              coalesce=body.total_bytes > 0 or body.is_eof())
     if before_send is not None:
         before_send(response)
     try:
