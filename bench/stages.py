@@ -28,13 +28,12 @@ from bench.cookies import COOKIE, FRESH_AGE, SECRET, mint
 from bench.loadgen import BROWSER_HEADERS
 from bench.servers import GATEWAY_CONFIG
 from gateway import cookies, identity, pipeline, routes, trust, upstream
-from gateway.app import build_app
+from gateway.app import build_gateway
 from gateway.codec import SessionCodec
 from gateway.exchange import Exchange
 from gateway.loader import load_config_text
 from gateway.logs import configure_logging, log_access
 from gateway.policy import evaluate
-from gateway.runtime import GatewayContext
 
 Stage = tuple[str, Callable[[], object]]
 ANSWER = (("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "1024"),
@@ -47,8 +46,7 @@ def stages() -> Iterator[Stage]:
                                  cookie=COOKIE, cache_entries=1000)
     config = load_config_text(text, "bench.yaml", env={"BENCH_SECRET": SECRET})
     configure_logging(config.log, debug=False)
-    app = build_app(config, registry=CollectorRegistry())
-    ctx = app[GatewayContext.KEY]
+    ctx = build_gateway(config, registry=CollectorRegistry()).context
     active, now = ctx.runtime.active, time.time()
     codec = SessionCodec("nextauth-v4", [SECRET])
     token = mint(codec, 0, int(now), FRESH_AGE)
@@ -56,7 +54,7 @@ def stages() -> Iterator[Stage]:
     transport = mock.Mock()
     transport.get_extra_info.side_effect = lambda key, default=None: (
         ("127.0.0.1", 40000) if key == "peername" else default)
-    request = make_mocked_request("GET", "/dashboard?tab=activity", headers=headers, app=app,
+    request = make_mocked_request("GET", "/dashboard?tab=activity", headers=headers,
                                   transport=transport)
     view = trust.client_view(request.remote, request.headers, trusted=config.trusted_proxies,
                              scheme=request.scheme)

@@ -40,7 +40,7 @@ def is_gateway_path(config: GatewayConfig, match_path: str) -> bool:
     return match_path == prefix or match_path.startswith(prefix + "/")
 
 
-def session_endpoint(request: web.Request, config: GatewayConfig,
+def session_endpoint(request: web.BaseRequest, config: GatewayConfig,
                      decision: Decision) -> web.Response:
     """The current session as JSON (no token in it), or 401 JSON when there is none."""
     if request.method not in ("GET", "HEAD"):
@@ -60,7 +60,7 @@ def session_endpoint(request: web.Request, config: GatewayConfig,
     })
 
 
-def own_endpoint(request: web.Request, metrics: GatewayMetrics, exchange: Exchange,
+def own_endpoint(request: web.BaseRequest, metrics: GatewayMetrics, exchange: Exchange,
                  path: RequestPath) -> web.Response:
     """``{gateway_prefix}/session``; anything else under the prefix is 404, never proxied."""
     config = exchange.active.config
@@ -81,7 +81,7 @@ def own_endpoint(request: web.Request, metrics: GatewayMetrics, exchange: Exchan
     return session_endpoint(request, config, decision)
 
 
-def _forward_auth(request: web.Request, metrics: GatewayMetrics,
+def _forward_auth(request: web.BaseRequest, metrics: GatewayMetrics,
                   exchange: Exchange) -> web.Response:
     """The same decision as a proxied request, answered to a proxy instead of forwarded."""
     config = exchange.active.config
@@ -103,7 +103,7 @@ def _forward_auth(request: web.Request, metrics: GatewayMetrics,
     return response
 
 
-def _auth_answer(request: web.Request, config: GatewayConfig, decision: Decision, route: Route,
+def _auth_answer(request: web.BaseRequest, config: GatewayConfig, decision: Decision, route: Route,
                  original: Original) -> web.Response:
     if decision.kind is Kind.FORBIDDEN:
         raise Forbidden(decision)

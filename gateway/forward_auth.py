@@ -42,7 +42,7 @@ class Original:
         return self.uri.partition("#")[0].partition("?")[0]
 
 
-def original_request(request: web.Request, view: ClientView) -> Original:
+def original_request(request: web.BaseRequest, view: ClientView) -> Original:
     if not view.trusted:
         return Original("GET", "/")
     headers = request.headers
@@ -55,7 +55,7 @@ def original_request(request: web.Request, view: ClientView) -> Original:
     return Original(method.upper() if method.isalpha() else "GET", uris.pop() if uris else "/")
 
 
-def wants_redirect(request: web.Request, original: Original) -> bool:
+def wants_redirect(request: web.BaseRequest, original: Original) -> bool:
     return (request.query.get("redirect") == "true"
             and is_navigation(original.method, request.headers))
 

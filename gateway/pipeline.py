@@ -45,8 +45,7 @@ Pairs = list[tuple[str, str]]
 CLIENT_GONE = 499  # nginx's status for a client that closed the connection first
 
 
-async def handle(request: web.Request) -> web.StreamResponse:
-    ctx = request.app[GatewayContext.KEY]
+async def handle(request: web.BaseRequest, ctx: GatewayContext) -> web.StreamResponse:
     active = ctx.runtime.active
     config = active.config
     view = client_view(request.remote, request.headers, trusted=config.trusted_proxies,
@@ -58,7 +57,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     try:
         response = await _respond(request, ctx, exchange)
         status = response.status
-        await _send(request, response, exchange.request_id)
+        await _send(request, response, exchange.request_id, ctx.runtime.draining)
         return response
     except asyncio.CancelledError:
         status = CLIENT_GONE  # the client left (or shutdown's grace ran out): not a 5xx
@@ -74,18 +73,21 @@ async def handle(request: web.Request) -> web.StreamResponse:
                    response.body_length if response is not None else 0)
 
 
-async def _send(request: web.Request, response: web.StreamResponse, request_id: str) -> None:
+async def _send(request: web.BaseRequest, response: web.StreamResponse, request_id: str,
+                draining: bool) -> None:
     """Send an answer the gateway made itself (a proxied one is out already), so that the
     access log sees its size, and the client gets the request id to quote."""
     if response.prepared:
         return
     response.headers["X-Request-Id"] = request_id
+    if draining:
+        close_connection(response)
     with contextlib.suppress(ConnectionError):  # gone: aiohttp drops the connection
         await response.prepare(request)
         await response.write_eof()
 
 
-async def _respond(request: web.Request, ctx: GatewayContext,
+async def _respond(request: web.BaseRequest, ctx: GatewayContext,
                    exchange: Exchange) -> web.StreamResponse:
     config = exchange.active.config
     try:
@@ -101,7 +103,7 @@ async def _respond(request: web.Request, ctx: GatewayContext,
         return response
 
 
-async def _proxy(request: web.Request, ctx: GatewayContext,
+async def _proxy(request: web.BaseRequest, ctx: GatewayContext,
                  exchange: Exchange) -> web.StreamResponse:
     config = exchange.active.config
     path = normalise(request.raw_path.partition("?")[0])
@@ -129,7 +131,7 @@ def _route(config: GatewayConfig, path: RequestPath, exchange: Exchange) -> Rout
     return route
 
 
-def _decide(request: web.Request, read: SessionRead, route: Route, config: GatewayConfig,
+def _decide(request: web.BaseRequest, read: SessionRead, route: Route, config: GatewayConfig,
             now: float) -> Decision:
     decision = evaluate(read, route, config, now)
     if config.preflight == "pass" and is_preflight(request) and decision.kind in DENIED:
@@ -139,13 +141,13 @@ def _decide(request: web.Request, read: SessionRead, route: Route, config: Gatew
     return decision
 
 
-def is_preflight(request: web.Request) -> bool:
+def is_preflight(request: web.BaseRequest) -> bool:
     headers = request.headers
     return (request.method == "OPTIONS" and "Origin" in headers
             and "Access-Control-Request-Method" in headers)
 
 
-def _upstream_headers(request: web.Request, exchange: Exchange, pairs: Pairs,
+def _upstream_headers(request: web.BaseRequest, exchange: Exchange, pairs: Pairs,
                       route: Route) -> CIMultiDict[str]:
     config, view = exchange.active.config, exchange.view
     headers = exchange.active.inbound.kept(request.headers, preflight=is_preflight(request))
@@ -180,19 +182,21 @@ def _rewrite_cookie(headers: CIMultiDict[str], exchange: Exchange, pairs: Pairs)
         headers["Cookie"] = value
 
 
-def _target(request: web.Request, path: RequestPath) -> str:
+def _target(request: web.BaseRequest, path: RequestPath) -> str:
     """The normalised path plus the query as sent (a fragment never goes upstream)."""
     _, mark, query = request.raw_path.partition("#")[0].partition("?")
     return path.forward + mark + query
 
 
-async def _forward(request: web.Request, ctx: GatewayContext, route: Route, target: str,
+async def _forward(request: web.BaseRequest, ctx: GatewayContext, route: Route, target: str,
                    headers: CIMultiDict[str], exchange: Exchange) -> web.StreamResponse:
     started = time.perf_counter()
 
     def before_send(response: web.StreamResponse) -> None:
         exchange.upstream_seconds = time.perf_counter() - started
         response.headers["X-Request-Id"] = exchange.request_id
+        if ctx.runtime.draining and response.status != 101:  # a WebSocket keeps its Upgrade
+            close_connection(response)
         ctx.metrics.upstream_answered(route.upstream.label, exchange.upstream_seconds)
         _attach_cookies(response, exchange)
 
@@ -203,6 +207,13 @@ async def _forward(request: web.Request, ctx: GatewayContext, route: Route, targ
     return await forward_http(request, ctx.pool, route.upstream, path_qs=target,
                               headers=headers, before_send=before_send,
                               on_error=ctx.metrics.upstream_failed)
+
+
+def close_connection(response: web.StreamResponse) -> None:
+    """While the gateway drains, every response ends its connection and says so
+    (``Connection: close``), so a keep-alive client reconnects to one that is not stopping."""
+    response.force_close()
+    response.headers["Connection"] = "close"
 
 
 def _attach_cookies(response: web.StreamResponse, exchange: Exchange) -> None:

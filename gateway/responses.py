@@ -63,7 +63,7 @@ class BadRequest(GatewayError):
     pass
 
 
-def error_response(exc: Exception, request: web.Request, config: GatewayConfig,
+def error_response(exc: Exception, request: web.BaseRequest, config: GatewayConfig,
                    raw_path_qs: str) -> web.Response:
     """The response for a request the gateway will not (or cannot) proxy."""
     navigation = is_navigation(request.method, request.headers)

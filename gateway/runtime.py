@@ -11,7 +11,6 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import ClassVar
 
 from aiohttp import web
 
@@ -22,7 +21,7 @@ from gateway.sessions import SessionStage
 from gateway.upstream import UpstreamPool
 
 Clock = Callable[[], float]
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,26 +107,10 @@ class Runtime:
             await asyncio.gather(*self._closing)
 
 
-def tracked(handler: Handler) -> Handler:
-    """Wrap the proxied port's handler so the runtime knows what is in flight: graceful
-    shutdown waits for it, a replaced upstream pool waits for it. Costs two counter updates."""
-
-    async def counted(request: web.Request) -> web.StreamResponse:
-        runtime = request.app[GatewayContext.KEY].runtime
-        generation = runtime.enter()
-        try:
-            return await handler(request)
-        finally:
-            runtime.leave(generation)
-
-    return counted
-
-
 @dataclass(slots=True)
 class GatewayContext:
-    """The app-wide state the pipeline needs, under one typed key."""
+    """The process-wide state the pipeline needs."""
 
-    KEY: ClassVar[web.AppKey[GatewayContext]]
     runtime: Runtime
     metrics: GatewayMetrics
     clock: Clock = time.time
@@ -137,5 +120,3 @@ class GatewayContext:
         """The current upstream pool (rebuilt by a reload that changes timeouts/upstreams)."""
         return self.runtime.pool
 
-
-GatewayContext.KEY = web.AppKey("gateway", GatewayContext)

@@ -21,17 +21,17 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import hdrs, web
+from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from gateway.admin import Readiness, start_admin
-from gateway.app import build_app
+from gateway.app import Gateway, build_gateway
 from gateway.config import Address, GatewayConfig
 from gateway.loader import ConfigError, load_config
 from gateway.logs import configure_logging
 from gateway.reload import Reloader
 from gateway.runtime import GatewayContext, Runtime
-from gateway.slowclient import GatewayRunner
+from gateway.slowclient import guarded_runner
 
 log = logging.getLogger("gateway.server")
 
@@ -122,29 +122,30 @@ def relog(old: GatewayConfig, new: GatewayConfig, *, debug: bool) -> None:
 class ProxyServer:
     """The proxied port of one process: started, then drained."""
 
-    def __init__(self, runner: web.AppRunner) -> None:
-        self.runner = runner
+    def __init__(self, runner: web.ServerRunner, gateway: Gateway) -> None:
+        self.runner, self.gateway = runner, gateway
 
     @classmethod
-    async def start(cls, app: web.Application, address: Address, *,
+    async def start(cls, gateway: Gateway, address: Address, *,
                     reuse_port: bool = False) -> ProxyServer:
-        app.on_response_prepare.append(_close_when_draining)
-        timeouts = app[GatewayContext.KEY].runtime.active.config.timeouts
+        timeouts = gateway.context.runtime.active.config.timeouts
         # handler_cancellation: a client that leaves while the upstream thinks frees the
         # upstream connection at once instead of when the upstream answers.
-        runner = GatewayRunner(app, header_timeout=timeouts.client_header, access_log=None,
-                               handler_cancellation=True, shutdown_timeout=FINAL_WRITE_SECONDS)
+        runner = guarded_runner(gateway.handler, header_timeout=timeouts.client_header,
+                                shutdown_timeout=FINAL_WRITE_SECONDS, access_log=None,
+                                handler_cancellation=True, **gateway.server_options)
         await runner.setup()
         try:
             await web.TCPSite(runner, address.host, address.port, reuse_port=reuse_port).start()
         except OSError as exc:
             await runner.cleanup()
+            await gateway.close()
             raise listen_error(address, exc) from None
-        return cls(runner)
+        return cls(runner, gateway)
 
     @property
     def runtime(self) -> Runtime:
-        return self.runner.app[GatewayContext.KEY].runtime
+        return self.gateway.context.runtime
 
     async def drain(self, hurry: asyncio.Event) -> None:
         """Stop accepting, give what is in flight the grace of the config in force (or until
@@ -152,7 +153,7 @@ class ProxyServer:
 
         Connections are not closed before: aiohttp drops what a closing connection receives,
         which would cut uploads and WebSockets in flight. Keep-alive connections instead
-        close after their next response (see :func:`_close_when_draining`)."""
+        close after their next response (see :func:`gateway.pipeline.close_connection`)."""
         runtime = self.runtime
         runtime.draining = True
         grace = runtime.active.config.timeouts.shutdown_grace
@@ -164,15 +165,7 @@ class ProxyServer:
         if runtime.inflight:
             log.warning("shutdown: %d requests in flight cut", runtime.inflight)
         await self.runner.cleanup()
-
-
-async def _close_when_draining(request: web.Request, response: web.StreamResponse) -> None:
-    """While draining, every response ends its connection and says so (``Connection:
-    close``), so a keep-alive client reconnects to a gateway that is not stopping. A
-    WebSocket's 101 keeps its ``Connection: Upgrade``."""
-    if request.app[GatewayContext.KEY].runtime.draining and response.status != 101:
-        response.force_close()
-        response.headers[hdrs.CONNECTION] = "close"
+        await self.gateway.close()
 
 
 async def first_of(timeout: float, *waits: Awaitable[Any]) -> None:
@@ -191,13 +184,13 @@ async def run_gateway(config: GatewayConfig, *, stop: asyncio.Event | None = Non
     """Serve ``config`` in this process until SIGTERM/SIGINT (or ``stop`` is set); reload
     from ``path`` on SIGHUP and when it changes (no ``path``: no reloads)."""
     registry = CollectorRegistry()
-    app = build_app(config, registry=registry)
-    context = app[GatewayContext.KEY]
+    gateway = build_gateway(config, registry=registry)
+    context = gateway.context
     readiness = Readiness(config)
     stopper = Stopper(on_stop=lambda: setattr(readiness, "draining", True))
     stopper.install(signal.SIGTERM, signal.SIGINT)
     try:
-        proxy = await ProxyServer.start(app, config.listen)
+        proxy = await ProxyServer.start(gateway, config.listen)
         try:
             admin = await start_admin(readiness, registry, config.metrics_listen)
         except OSError as exc:
@@ -237,7 +230,7 @@ async def _reloads(path: str, context: GatewayContext, readiness: Readiness,
                    debug: bool) -> None:
     """Reload on SIGHUP and on file change until cancelled."""
     metrics = context.metrics.config_metrics
-    assert metrics is not None  # build_app made them: this process loads the config
+    assert metrics is not None  # build_gateway made them: this process loads the config
 
     async def apply(new: GatewayConfig) -> None:
         relog(context.runtime.active.config, new, debug=debug)

@@ -1,7 +1,7 @@
 """Drop clients that are too slow sending a request's headers (slowloris).
 
 aiohttp has no such timeout: a connection that trickles one header byte a second holds a
-socket and a parser for as long as it likes. :class:`GatewayRunner` is an ``AppRunner``
+socket and a parser for as long as it likes. :func:`guarded_runner` runs a server
 whose connections get a deadline of ``timeouts.client_header`` from the first byte of each
 request (and from the connection's opening) to the end of its headers. The body, the
 response and a WebSocket are not limited by it; idle keep-alive is ``KEEPALIVE`` seconds.
@@ -85,7 +85,9 @@ class HeaderDeadlineHandler(RequestHandler):
 
 
 class _GuardedServer(Server):
-    header_timeout: float
+    def __init__(self, handler: Any, *, header_timeout: float, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.header_timeout = header_timeout
 
     def __call__(self) -> RequestHandler:
         handler = HeaderDeadlineHandler(self, loop=self._loop, **self._kwargs)
@@ -93,16 +95,11 @@ class _GuardedServer(Server):
         return handler
 
 
-class GatewayRunner(web.AppRunner):
-    """An ``AppRunner`` whose connections have a header deadline."""
-
-    def __init__(self, app: web.Application, *, header_timeout: float, **kwargs: Any) -> None:
-        kwargs.setdefault("keepalive_timeout", KEEPALIVE)
-        super().__init__(app, **kwargs)
-        self._header_timeout = header_timeout
-
-    async def _make_server(self) -> Server:
-        server = await super()._make_server()
-        server.__class__ = _GuardedServer  # same object, one more behaviour: see the module doc
-        server.header_timeout = self._header_timeout  # type: ignore[attr-defined]
-        return server
+def guarded_runner(handler: Any, *, header_timeout: float, shutdown_timeout: float,
+                   **kwargs: Any) -> web.ServerRunner:
+    """A runner for aiohttp's low-level server whose connections have a header deadline;
+    ``kwargs`` go to the server (``handler_cancellation``) and each connection's
+    ``RequestHandler`` (``access_log``, field limits). Call inside the running loop."""
+    kwargs.setdefault("keepalive_timeout", KEEPALIVE)
+    server = _GuardedServer(handler, header_timeout=header_timeout, **kwargs)
+    return web.ServerRunner(server, shutdown_timeout=shutdown_timeout)

@@ -22,8 +22,9 @@ class TurnBatch(Generic[T]):
     """Items added during one loop turn, handed to ``drain`` together at its end.
 
     Outside a running loop, or from a thread other than the loop's, ``add`` drains at once
-    (with anything the loop's turn had pending, so order is kept). A loop closed before its
-    queued drain ran does not strand items: the next ``add`` queues a new one.
+    (with anything the loop's turn had pending, so order is kept). A loop stopped or closed
+    before its queued drain ran does not strand items: the next ``add`` drains them, or
+    queues a drain on the loop now running.
     """
 
     def __init__(self, drain: Callable[[list[T]], None]) -> None:
@@ -35,7 +36,8 @@ class TurnBatch(Generic[T]):
     def add(self, item: T) -> None:
         self._items.append(item)
         loop = self._loop
-        if loop is None or loop.is_closed() or threading.get_ident() != self._thread:
+        if (loop is None or not loop.is_running() or loop.is_closed()
+                or threading.get_ident() != self._thread):
             self._schedule()
 
     def flush(self) -> None:
@@ -50,8 +52,9 @@ class TurnBatch(Generic[T]):
         except RuntimeError:
             self.flush()
             return
-        if self._loop is not None and not self._loop.is_closed():
-            self.flush()  # this thread is not the queued loop's: do not wait for it
+        queued = self._loop
+        if queued is not None and queued.is_running() and not queued.is_closed():
+            self.flush()  # the queued loop runs in another thread: do not wait for it
             return
         self._loop, self._thread = loop, threading.get_ident()
         loop.call_soon(self.flush)

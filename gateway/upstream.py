@@ -134,7 +134,7 @@ def strip_hop_by_hop(headers: CIMultiDict[str]) -> None:
             headers.popall(name, None)
 
 
-def is_websocket_upgrade(request: web.Request) -> bool:
+def is_websocket_upgrade(request: web.BaseRequest) -> bool:
     """A GET asking to switch to the WebSocket protocol (other upgrades are stripped)."""
     return (request.method == hdrs.METH_GET
             and "websocket" in _tokens(request.headers.getall(hdrs.UPGRADE, ()))
@@ -192,7 +192,7 @@ class _ClientBody:
     for as long as it likes, as would a malformed chunk, which aiohttp leaves pending.
     """
 
-    def __init__(self, request: web.Request, idle: float) -> None:
+    def __init__(self, request: web.BaseRequest, idle: float) -> None:
         self._content, self._idle = request.content, idle
         self.failure: BaseException | None = None
 
@@ -209,7 +209,7 @@ class _ClientBody:
             yield chunk
 
 
-def _request_headers(request: web.Request, headers: CIMultiDict[str],
+def _request_headers(request: web.BaseRequest, headers: CIMultiDict[str],
                      upstream: Upstream) -> CIMultiDict[str]:
     """``headers`` (changed in place) with the body framing taken from the request itself:
     the client's Content-Length, or chunked (the client sends it) when its body is chunked."""
@@ -258,7 +258,7 @@ def _client_failed(failure: BaseException) -> web.StreamResponse:
     return response
 
 
-async def forward_http(request: web.Request, pool: UpstreamPool, upstream: Upstream, *,
+async def forward_http(request: web.BaseRequest, pool: UpstreamPool, upstream: Upstream, *,
                        path_qs: str, headers: CIMultiDict[str],
                        before_send: BeforeSend | None = None,
                        on_error: Callable[[UpstreamError], None] | None = None,
@@ -288,7 +288,7 @@ async def forward_http(request: web.Request, pool: UpstreamPool, upstream: Upstr
         answer.release()  # back to the pool only when read to the end
 
 
-async def _relay(request: web.Request, answer: Answer, upstream: Upstream,
+async def _relay(request: web.BaseRequest, answer: Answer, upstream: Upstream,
                  before_send: BeforeSend | None,
                  on_error: Callable[[UpstreamError], None] | None) -> web.StreamResponse:
     headers = CIMultiDict(answer.headers)
@@ -331,7 +331,7 @@ async def _copy_body(answer: Answer, response: web.StreamResponse,
     return None
 
 
-def _cut(request: web.Request, response: web.StreamResponse) -> None:
+def _cut(request: web.BaseRequest, response: web.StreamResponse) -> None:
     """End the client connection without the end of the body (no last chunk), so the client
     sees a truncated response as an error instead of as complete."""
     response.force_close()
@@ -340,7 +340,7 @@ def _cut(request: web.Request, response: web.StreamResponse) -> None:
         transport.close()
 
 
-async def forward_websocket(request: web.Request, pool: UpstreamPool, upstream: Upstream, *,
+async def forward_websocket(request: web.BaseRequest, pool: UpstreamPool, upstream: Upstream, *,
                             path_qs: str, headers: CIMultiDict[str],
                             before_send: BeforeSend | None = None,
                             close_at: float | None = None,

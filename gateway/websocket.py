@@ -40,7 +40,7 @@ class Socket(Protocol):
     async def close(self, *, code: int = ..., message: bytes = b"") -> bool: ...
 
 
-def offered_protocols(request: web.Request) -> list[str]:
+def offered_protocols(request: web.BaseRequest) -> list[str]:
     """The client's subprotocols, in its order of preference. Raises web.HTTPBadRequest when
     the handshake is malformed, before anything is opened upstream."""
     offered = _tokens_in_order(request.headers.getall(hdrs.SEC_WEBSOCKET_PROTOCOL, ()))
@@ -57,7 +57,7 @@ def handshake_headers(headers: CIMultiDict[str]) -> CIMultiDict[str]:
                        if not name.lower().startswith("sec-websocket-"))
 
 
-async def accept_and_relay(request: web.Request, upstream: Socket, *, protocol: str | None,
+async def accept_and_relay(request: web.BaseRequest, upstream: Socket, *, protocol: str | None,
                            before_send: BeforeSend | None, close_at: float | None,
                            clock: Clock) -> web.WebSocketResponse:
     """Accept the client with ``protocol``, the subprotocol the upstream chose, then relay."""

@@ -41,12 +41,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from aiohttp import web
 from prometheus_client import CollectorRegistry, values
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from gateway.admin import Readiness, start_admin
-from gateway.app import build_app
+from gateway.app import Gateway, build_gateway
 from gateway.config import GatewayConfig
 from gateway.logs import configure_logging
 from gateway.metrics import ConfigMetrics
@@ -282,29 +281,29 @@ async def _work(channel: socket.socket, index: int, debug: bool) -> int:
     if not isinstance(config, GatewayConfig):
         return 1
     configure_logging(config.log, debug=debug)
-    app = build_app(config, registry=CollectorRegistry(), config_metrics=False)
+    gateway = build_gateway(config, registry=CollectorRegistry(), config_metrics=False)
     stopper = Stopper()
     # Not a hurry when repeated: systemd signals every process of the unit, and then the
     # supervisor passes the same SIGTERM on.
     stopper.install(signal.SIGTERM, handler=stopper.request_stop)
     try:
-        return await _serve(app, config, index, reader, writer, stopper, debug)
+        return await _serve(gateway, config, index, reader, writer, stopper, debug)
     finally:
         stopper.uninstall()
 
 
-async def _serve(app: web.Application, config: GatewayConfig, index: int,
+async def _serve(gateway: Gateway, config: GatewayConfig, index: int,
                  reader: asyncio.StreamReader, writer: asyncio.StreamWriter, stopper: Stopper,
                  debug: bool) -> int:
     try:
-        proxy = await ProxyServer.start(app, config.listen, reuse_port=True)
+        proxy = await ProxyServer.start(gateway, config.listen, reuse_port=True)
     except StartupError as exc:
         print(f"gateway: worker {index}: {exc}", file=sys.stderr, flush=True)
         return 1
     await send(writer, ("serving", config.sha256))
     log.info("worker %d (pid %d) serving on http://%s", index, os.getpid(), config.listen)
     gc.freeze()  # as gateway.server does: the collector stops walking what lives for ever
-    listener = asyncio.create_task(_listen(reader, writer, app[GatewayContext.KEY], stopper,
+    listener = asyncio.create_task(_listen(reader, writer, gateway.context, stopper,
                                            debug))
     await stopper.stop.wait()
     await proxy.drain(stopper.hurry)

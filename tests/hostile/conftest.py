@@ -34,11 +34,12 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import CIMultiDictProxy
 
-from gateway.app import build_app
+from gateway.app import build_gateway
 from gateway.codec import SessionCodec
 from gateway.config import GatewayConfig
 from gateway.loader import load_config_text
-from gateway.slowclient import GatewayRunner
+from gateway.slowclient import guarded_runner
+from tests.conftest import GatewayClient
 from tests.hostile.wire import (
     DEADLINE,
     Headers,
@@ -156,12 +157,14 @@ class _LiveLoop:
         text = CONFIG.format(port=upstream.port, flavor=flavor, secrets=json.dumps([SECRET]),
                              extra=extra, routes=routes.strip("\n"), trusted=trusted)
         config = load_config_text(text, "hostile.yaml", env={})
-        runner = GatewayRunner(build_app(config, clock=FakeClock()), access_log=None,
-                               header_timeout=config.timeouts.client_header)
+        gateway = build_gateway(config, clock=FakeClock())
+        runner = guarded_runner(gateway.handler, header_timeout=config.timeouts.client_header,
+                                shutdown_timeout=1.0, access_log=None,
+                                **gateway.server_options)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        self._cleanups += [runner.cleanup, upstream.close]
+        self._cleanups += [runner.cleanup, gateway.close, upstream.close]
         port = runner.addresses[0][1]
         return LiveGateway(config, port, recorder)
 
@@ -256,15 +259,14 @@ MakeWsGateway = Callable[[Callable[[], float]], Awaitable[WsGateway]]
 
 
 @pytest.fixture
-async def ws_gateway(aiohttp_client: Any, aiohttp_server: Any) -> MakeWsGateway:
+async def ws_gateway(gateway_client: GatewayClient, aiohttp_server: Any) -> MakeWsGateway:
     async def make(clock: Callable[[], float]) -> WsGateway:
         upstream = WsUpstream()
         server = await aiohttp_server(upstream.app(), host="127.0.0.1")
         text = CONFIG.format(port=server.port, flavor="nextauth-v4", secrets=json.dumps([SECRET]),
                              extra="", routes=ROUTES.strip("\n"), trusted="10.255.255.0/24")
         config = load_config_text(text, "ws.yaml", env={})
-        app = build_app(config, clock=clock)
-        client = await aiohttp_client(app, server_kwargs={"host": "127.0.0.1"})
+        client = await gateway_client(build_gateway(config, clock=clock))
         return WsGateway(config, client, upstream)
 
     return make

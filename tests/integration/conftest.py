@@ -14,10 +14,11 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
-from gateway.app import build_app
+from gateway.app import build_gateway
 from gateway.codec import SessionCodec
 from gateway.config import GatewayConfig
 from gateway.loader import load_config_text
+from tests.conftest import GatewayClient
 
 SECRET = "integration-secret-0123456789abcdef-0123456789"
 OLD_SECRET = "integration-old-secret-abcdefghijklmnop-012345"
@@ -138,7 +139,7 @@ MakeHarness = Callable[..., Awaitable[Harness]]
 
 
 @pytest.fixture
-async def harness_factory(aiohttp_client: Any) -> MakeHarness:
+async def harness_factory(gateway_client: GatewayClient) -> MakeHarness:
     async def make(*, flavor: str = "nextauth-v4", secrets: tuple[str, ...] = (SECRET,),
                    extra: str = "", routes: str = ROUTES,
                    trusted: str = "10.255.255.0/24") -> Harness:
@@ -149,8 +150,7 @@ async def harness_factory(aiohttp_client: Any) -> MakeHarness:
                              extra=extra, routes=routes.strip("\n"), trusted=trusted)
         config = load_config_text(text, "test.yaml", env={})
         clock, registry = FakeClock(), CollectorRegistry()
-        app = build_app(config, registry=registry, clock=clock)
-        client = await aiohttp_client(app, server_kwargs={"host": "127.0.0.1"})
+        client = await gateway_client(build_gateway(config, registry=registry, clock=clock))
         make.servers.append(upstream)  # type: ignore[attr-defined]
         return Harness(config, client, recorder, clock, registry)
 

@@ -13,10 +13,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 
-from gateway.app import build_app
+from gateway.app import build_gateway
 from gateway.config import DEMO_SECRET, GatewayConfig, Upstream
 from gateway.demo.upstream import build_demo_app
 from gateway.loader import ConfigError, load_config, load_config_text
+from tests.conftest import GatewayClient
 from tests.integration.conftest import FakeClock
 
 NAV = {"Accept": "text/html"}
@@ -29,14 +30,13 @@ def pointed_at(config: GatewayConfig, port: int) -> GatewayConfig:
 
 
 @pytest.fixture
-async def demo(aiohttp_client: Any) -> Any:
+async def demo(gateway_client: GatewayClient) -> Any:
     config = load_config("config/gateway.yaml")
     upstream = TestServer(build_demo_app(config), host="127.0.0.1")
     await upstream.start_server()
     clock = FakeClock(time.time())
-    app = build_app(pointed_at(config, upstream.port), registry=CollectorRegistry(),
-                    clock=clock)
-    client = await aiohttp_client(app, server_kwargs={"host": "127.0.0.1"})
+    client = await gateway_client(build_gateway(pointed_at(config, upstream.port),
+                                                registry=CollectorRegistry(), clock=clock))
     yield client, clock
     await upstream.close()
 

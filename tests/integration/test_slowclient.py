@@ -10,21 +10,19 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from gateway.slowclient import GatewayRunner
+from gateway.slowclient import guarded_runner
 
 TIMEOUT = 1.0
 
 
-async def echo(request: web.Request) -> web.Response:
+async def echo(request: web.BaseRequest) -> web.Response:
     body = await request.read()
     return web.Response(text=f"got {len(body)}")
 
 
 @pytest.fixture
 async def port() -> AsyncIterator[int]:
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", echo)
-    runner = GatewayRunner(app, header_timeout=TIMEOUT)
+    runner = guarded_runner(echo, header_timeout=TIMEOUT, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
