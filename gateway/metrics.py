@@ -11,6 +11,7 @@ runs in a later turn, always sees every request that finished before it began.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -137,17 +138,19 @@ class GatewayMetrics:
         self._batch.flush()
 
     def _record(self, items: list[tuple[Any, ...]]) -> None:
+        tally = Tally()
         for item in items:
             kind = item[0]
             if kind == _DONE:
-                self._done(*item[1:])
+                self._done(tally, *item[1:])
             elif kind == _DECISION:
-                self._decision(*item[1:])
+                self._decision(tally, *item[1:])
             elif kind == _UPSTREAM:
-                self._upstream(*item[1:])
+                self._upstream(tally, *item[1:])
+        tally.apply()
         self.inflight.set(self._inflight)
 
-    def _decision(self, route: str, decision: Decision, now: float) -> None:
+    def _decision(self, tally: Tally, route: str, decision: Decision, now: float) -> None:
         policy = decision.policy.name if decision.policy else "none"
         key = (route, policy, decision.kind.value)
         children = self._decision_children.get(key)
@@ -158,24 +161,57 @@ class GatewayMetrics:
                 self.decisions.labels(*key),
                 self.session_age.labels(policy) if per_policy else None,
                 self.refreshes.labels(policy) if per_policy else None)
-        children[0].inc()
+        tally.inc(children[0])
         iat = number(decision.session.claims.get("iat")) if decision.session else None
         if children[1] is not None and iat is not None:
-            children[1].observe(max(0.0, now - iat))
+            tally.observe(children[1], max(0.0, now - iat))
         if decision.renews and children[2] is not None:
-            children[2].inc()
+            tally.inc(children[2])
 
-    def _done(self, route: str, method: str, status: int, seconds: float) -> None:
+    def _done(self, tally: Tally, route: str, method: str, status: int, seconds: float) -> None:
         key = (route, method_label(method), status)
         children = self._done_children.get(key)
         if children is None:
             children = self._done_children[key] = (
                 self.requests.labels(route, key[1], str(status)), self.duration.labels(route))
-        children[0].inc()
-        children[1].observe(seconds)
+        tally.inc(children[0])
+        tally.observe(children[1], seconds)
 
-    def _upstream(self, upstream: str, seconds: float) -> None:
+    def _upstream(self, tally: Tally, upstream: str, seconds: float) -> None:
         child = self._upstream_children.get(upstream)
         if child is None:
             child = self._upstream_children[upstream] = self.upstream_duration.labels(upstream)
-        child.observe(seconds)
+        tally.observe(child, seconds)
+
+
+class Tally:
+    """One turn's observations summed per metric child, then written once each: a value
+    update takes a lock and, with ``--workers``, is a store into a memory-mapped file.
+
+    :meth:`apply` does what ``inc()`` and ``observe()`` would have done one by one; for a
+    histogram it writes the child's ``_sum`` and ``_buckets`` (non-cumulative, as
+    ``Histogram.observe`` does) itself, since prometheus-client has no call that takes
+    several observations: tests/unit/test_metrics_tally.py compares the two."""
+
+    def __init__(self) -> None:
+        self._counts: dict[Any, int] = {}
+        self._sums: dict[Any, tuple[list[float], dict[int, int]]] = {}
+
+    def inc(self, child: Any) -> None:
+        self._counts[child] = self._counts.get(child, 0) + 1
+
+    def observe(self, child: Any, amount: float) -> None:
+        entry = self._sums.get(child)
+        if entry is None:
+            entry = self._sums[child] = ([0.0], {})
+        entry[0][0] += amount
+        index = bisect_left(child._upper_bounds, amount)  # the first bound >= amount (+Inf last)
+        entry[1][index] = entry[1].get(index, 0) + 1
+
+    def apply(self) -> None:
+        for child, count in self._counts.items():
+            child.inc(count)
+        for child, (total, buckets) in self._sums.items():
+            child._sum.inc(total[0])
+            for index, count in buckets.items():
+                child._buckets[index].inc(count)

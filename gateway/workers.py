@@ -276,6 +276,11 @@ async def _work(channel: socket.socket, index: int, debug: bool) -> int:
     if values.ValueClass is values.MutexValue:  # the supervisor sets PROMETHEUS_MULTIPROC_DIR
         print(f"gateway: worker {index}: not started by a supervisor", file=sys.stderr)
         return 1
+    # prometheus-client asks os.getpid() on every value update to notice a fork (a system call
+    # each, several a request); a worker never forks, so its pid is asked once.
+    pid = os.getpid()
+    values.ValueClass = values.MultiProcessValue(  # type: ignore[no-untyped-call]
+        process_identifier=lambda: pid)
     reader, writer = await asyncio.open_unix_connection(sock=channel)
     config = await receive(reader)
     if not isinstance(config, GatewayConfig):
