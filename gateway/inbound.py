@@ -17,7 +17,7 @@ from multidict import CIMultiDict
 
 from gateway.identity import header_key
 from gateway.trust import FORWARDING_HEADERS
-from gateway.upstream import HOP_BY_HOP, connection_tokens
+from gateway.upstream import connection_tokens, is_hop_by_hop
 
 # Rewritten by the gateway: the checked session cookie, the body framing of its own request to
 # the upstream (the server already answered any 100-continue), its request id.
@@ -55,6 +55,4 @@ class InboundFilter:
 
 
 def _dropped(keys: frozenset[str], name: str) -> bool:
-    lower = name.lower()
-    return (lower in HOP_BY_HOP or lower.startswith("proxy-") or lower in REWRITTEN
-            or header_key(name) in keys)
+    return is_hop_by_hop(name) or name.lower() in REWRITTEN or header_key(name) in keys

@@ -12,6 +12,7 @@ connection cut (never a clean end, so a truncated body cannot pass for a whole o
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -20,7 +21,7 @@ from typing import Literal, NoReturn
 import aiohttp
 from aiohttp import WSCloseCode, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
-from multidict import CIMultiDict, MultiMapping
+from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 from yarl import URL
 
 from gateway.config import Timeouts, Upstream
@@ -125,18 +126,35 @@ def connection_tokens(headers: Mapping[str, str]) -> set[str]:
     return _tokens(values) - {"host"}
 
 
+@functools.lru_cache(maxsize=1024)
+def is_hop_by_hop(name: str) -> bool:
+    """A standard hop-by-hop header or a ``Proxy-*`` one (memoised: names repeat)."""
+    lower = name.lower()
+    return lower in HOP_BY_HOP or lower.startswith("proxy-")
+
+
 def strip_hop_by_hop(headers: CIMultiDict[str]) -> None:
     """Remove hop-by-hop headers in place: the standard ones, every name any ``Connection``
     header lists, and every ``Proxy-*`` header."""
     named = connection_tokens(headers)
     for name in {name.lower() for name in headers}:
-        if name in HOP_BY_HOP or name in named or name.startswith("proxy-"):
+        if is_hop_by_hop(name) or name in named:
             headers.popall(name, None)
+
+
+def end_to_end(headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
+    """A copy of ``headers`` without the hop-by-hop ones (as :func:`strip_hop_by_hop`)."""
+    named = connection_tokens(headers) if hdrs.CONNECTION in headers else None
+    out: CIMultiDict[str] = CIMultiDict()
+    for name, value in headers.items():
+        if not is_hop_by_hop(name) and not (named and name.lower() in named):
+            out.add(name, value)
+    return out
 
 
 def is_websocket_upgrade(request: web.BaseRequest) -> bool:
     """A GET asking to switch to the WebSocket protocol (other upgrades are stripped)."""
-    return (request.method == hdrs.METH_GET
+    return (request.method == hdrs.METH_GET and hdrs.UPGRADE in request.headers
             and "websocket" in _tokens(request.headers.getall(hdrs.UPGRADE, ()))
             and "upgrade" in _tokens(request.headers.getall(hdrs.CONNECTION, ())))
 
@@ -291,8 +309,7 @@ async def forward_http(request: web.BaseRequest, pool: UpstreamPool, upstream: U
 async def _relay(request: web.BaseRequest, answer: Answer, upstream: Upstream,
                  before_send: BeforeSend | None,
                  on_error: Callable[[UpstreamError], None] | None) -> web.StreamResponse:
-    headers = CIMultiDict(answer.headers)
-    strip_hop_by_hop(headers)
+    headers = end_to_end(answer.headers)
     body = answer.content
     response = _ProxyResponse(status=answer.status, reason=answer.reason, headers=headers,
                               coalesce=body.total_bytes > 0 or body.is_eof())

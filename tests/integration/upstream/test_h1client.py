@@ -368,6 +368,28 @@ async def test_read_timeout_for_the_answer_and_between_body_chunks(
     assert conns._idle == [] and not answer._conn.protocol.is_connected()
 
 
+async def test_the_read_deadline_moves_with_each_chunk(raw: RawUpstream,
+                                                        connect: Connect) -> None:
+    """Every gap is shorter than the read timeout, the whole answer longer: the connection's
+    one timer goes off early, finds the deadline moved, and is re-armed (no timeout)."""
+    gap = asyncio.Event()
+
+    async def trickle(reader: Reader, writer: Writer) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n")
+        for byte in b"slow":
+            await asyncio.sleep(0.15)  # the upstream's pace is the subject here
+            writer.write(bytes((byte,)))
+        gap.set()
+        await reader.read()
+
+    conns = connect(await raw.start(trickle), read_timeout=0.25)
+    started = time.monotonic()
+    answer, data = await fetch(conns)
+    assert (answer.status, data) == (200, b"slow") and gap.is_set()
+    assert time.monotonic() - started > 0.5  # twice the read timeout, and no timeout
+
+
 # --- closing -----------------------------------------------------------------------------
 
 async def test_close_closes_idle_connections_and_pools_nothing_after(

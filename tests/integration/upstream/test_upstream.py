@@ -14,13 +14,14 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import make_mocked_request
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from gateway.config import Timeouts, Upstream
 from gateway.upstream import (
     HOP_BY_HOP,
     UpstreamPool,
+    end_to_end,
     forward_http,
     is_websocket_upgrade,
     strip_hop_by_hop,
@@ -91,6 +92,14 @@ def test_strip_hop_by_hop(given: list[tuple[str, str]], kept: list[tuple[str, st
     headers = CIMultiDict(given)
     strip_hop_by_hop(headers)
     assert list(headers.items()) == kept
+
+
+@pytest.mark.parametrize(("given", "kept"), STRIP_CASES)
+def test_end_to_end_copy_keeps_what_strip_keeps(given: list[tuple[str, str]],
+                                                kept: list[tuple[str, str]]) -> None:
+    answer = CIMultiDictProxy(CIMultiDict(given))
+    assert list(end_to_end(answer).items()) == kept
+    assert list(answer.items()) == given  # a copy: the upstream's answer is left as read
 
 
 def test_hop_by_hop_names_are_lower_case() -> None:
