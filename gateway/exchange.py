@@ -6,6 +6,7 @@ access log, so neither has to re-derive what happened.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from gateway.cookies import SessionCookie
@@ -42,3 +43,28 @@ class Exchange:
         elif decision.renews and decision.session and decision.policy:
             self.renewed_token, self.set_cookies = sessions.renew(
                 found, decision.session, decision.policy, int(self.now), self.secure)
+
+
+class _RequestIds:
+    """Request ids: 128 random bits as 32 hex digits, read from the OS 4 KB at a time (a
+    system call per 256 requests instead of one each). A forked child starts a new pool, so
+    it never repeats its parent's ids."""
+
+    POOL = 4096
+
+    def __init__(self) -> None:
+        self._pool, self._at = b"", 0
+
+    def reset(self) -> None:
+        self._pool, self._at = b"", 0
+
+    def __call__(self) -> str:
+        at = self._at
+        if at + 16 > len(self._pool):
+            self._pool, at = os.urandom(self.POOL), 0
+        self._at = at + 16
+        return self._pool[at:at + 16].hex()
+
+
+new_request_id = _RequestIds()
+os.register_at_fork(after_in_child=new_request_id.reset)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 
 from aiohttp import web
@@ -18,7 +17,7 @@ from multidict import CIMultiDict
 from gateway.config import GatewayConfig, Route
 from gateway.cookies import parse_cookie_header, without
 from gateway.endpoints import is_gateway_path, own_endpoint
-from gateway.exchange import Exchange
+from gateway.exchange import Exchange, new_request_id
 from gateway.identity import identity_values
 from gateway.logs import log_access
 from gateway.policy import DENIED, Decision, Kind, SessionRead, evaluate
@@ -50,7 +49,7 @@ async def handle(request: web.BaseRequest, ctx: GatewayContext) -> web.StreamRes
     config = active.config
     view = client_view(request.remote, request.headers, trusted=config.trusted_proxies,
                        scheme=request.scheme)
-    exchange = Exchange(active, view, ctx.clock(), view.request_id or os.urandom(16).hex())
+    exchange = Exchange(active, view, ctx.clock(), view.request_id or new_request_id())
     started = time.perf_counter()
     ctx.metrics.request_started()
     status, response = 500, None  # 500: a failure nothing below expected

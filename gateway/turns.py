@@ -32,6 +32,9 @@ class TurnBatch(Generic[T]):
         self._items: list[T] = []
         self._loop: asyncio.AbstractEventLoop | None = None  # where a flush is queued
         self._thread = 0
+        # The loop last found running: on Python 3.11 each get_running_loop() is a getpid()
+        # system call, once a turn per batch otherwise.
+        self._last: asyncio.AbstractEventLoop | None = None
 
     def add(self, item: T) -> None:
         self._items.append(item)
@@ -47,9 +50,8 @@ class TurnBatch(Generic[T]):
             self._drain(items)
 
     def _schedule(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        loop = self._running_loop()
+        if loop is None:
             self.flush()
             return
         queued = self._loop
@@ -58,3 +60,14 @@ class TurnBatch(Generic[T]):
             return
         self._loop, self._thread = loop, threading.get_ident()
         loop.call_soon(self.flush)
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop | None:
+        last = self._last
+        # asyncio's loops note the thread they run in (None when stopped).
+        if last is not None and getattr(last, "_thread_id", None) == threading.get_ident():
+            return last
+        try:
+            self._last = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        return self._last
