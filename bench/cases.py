@@ -3,7 +3,9 @@
 (a) the same valid cookie on every request; (b) a valid cookie the gateway has not seen (a
 pool 2.5x the decode cache, walked in order, so every request misses); (c) every request due
 for renewal; (d) no cookie, a browser navigation: 302 to the login page; (e) the gateway with
-``--workers 2`` against ``--workers 1``, cookies as in (a).
+``--workers 2`` against ``--workers 1``, cookies as in (a); between them ``s1``, one worker
+under the supervisor (multiprocess metrics, nothing shared), which tells the metrics' share of
+the difference from the share of two workers competing for the cores.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def build(keys: str, *, fresh: str, due: str, pool: CookiePool, cookie_name: str
                   renews=True),
         "d": Case("d", "no cookie -> 302", (*both, gateway("d")),
                   expect=((NAIVE, 302), (gateway("d"), 302))),
-        "e": Case("e", "workers 1 vs 2, cookie as (a)", (gateway("w1"), gateway("w2")),
+        "e": Case("e", "workers 1 vs 2, cookie as (a)",
+                  (gateway("w1"), gateway("s1"), gateway("w2")),
                   f"{cookie_name}={fresh}"),
     }
     return [every[key] for key in keys]

@@ -53,7 +53,8 @@ def rows(result: Result) -> list[Row]:
         for target in case.targets:
             runs = [r for r in result.runs
                     if r["case"] == case.key and r["target"] == target and r["round"] > 0]
-            out.append(_row(case.key, target, runs))
+            if runs:  # a target with no measured run has no row
+                out.append(_row(case.key, target, runs))
     return out
 
 
@@ -83,9 +84,12 @@ def ratios(table: list[Row]) -> dict[str, dict[str, float]]:
                      "cpu_us_over_bare": gw.cpu_us - bare.cpu_us,
                      "cpu_vs_bare": gw.cpu_us / bare.cpu_us}
     one, two = by.get(("e", gateway("w1"))), by.get(("e", gateway("w2")))
+    supervised = by.get(("e", gateway("s1")))
     if one is not None and two is not None:
         out["e"] = {"rps_w2_vs_w1": two.rps / one.rps, "cpu_w2_vs_w1": two.cpu_us / one.cpu_us,
                     "processes_w1": one.processes, "processes_w2": two.processes}
+        if supervised is not None:
+            out["e"]["cpu_s1_vs_w1"] = supervised.cpu_us / one.cpu_us
     return out
 
 
@@ -154,6 +158,9 @@ def table(result: Result) -> str:
             lines.append(f"  (e) 2 workers / 1: req/s {r['rps_w2_vs_w1']:.2f}x, CPU/req "
                          f"{r['cpu_w2_vs_w1']:.2f}x ({r['processes_w2']:.0f} vs "
                          f"{r['processes_w1']:.0f} processes)")
+            if "cpu_s1_vs_w1" in r:
+                lines.append(f"  (e) 1 supervised worker (multiprocess metrics) / 1 process: "
+                             f"CPU/req {r['cpu_s1_vs_w1']:.2f}x")
         else:
             lines.append(f"  ({case}) gateway/bare req/s {r['rps_vs_bare']:.2f}x, "
                          f"CPU {r['cpu_us_over_bare']:+.1f} us/req ({r['cpu_vs_bare']:.2f}x); "

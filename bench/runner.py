@@ -103,8 +103,9 @@ def _start_targets(settings: Settings, cases: list[casebook.Case], upstream: Ser
         if name in (casebook.BARE, casebook.NAIVE):
             server = servers.start_proxy(name, upstream, workdir, wait=False)
         else:
-            workers = {"gateway-w1": 1, "gateway-w2": 2}.get(name)
+            workers = {"gateway-w1": 1, "gateway-s1": 1, "gateway-w2": 2}.get(name)
             server = servers.start_gateway(name, upstream, workdir, workers=workers,
+                                           supervised=name == "gateway-s1",
                                            cache_entries=settings.cache_entries,
                                            log=workdir / f"{name}.log", wait=False)
         stack.callback(server.stop)

@@ -190,15 +190,19 @@ def start_proxy(mode: str, upstream: Server, workdir: Path, *, wait: bool = True
 
 
 def start_gateway(name: str, upstream: Server, workdir: Path, *, cache_entries: int,
-                  workers: int | None = None, log: Path | None = None,
-                  wait: bool = True) -> Server:
+                  workers: int | None = None, supervised: bool = False,
+                  log: Path | None = None, wait: bool = True) -> Server:
+    """``gateway run`` (with ``--workers``), or with ``supervised`` one worker under the
+    supervisor (bench/supervised.py)."""
     port = free_port()
     config = workdir / f"{name}.yaml"
     config.write_text(GATEWAY_CONFIG.format(
         port=port, metrics_port=free_port(), upstream_port=upstream.port, cookie=COOKIE,
         cache_entries=cache_entries))
     argv = [sys.executable, "-m", "gateway", "run", "--config", str(config)]
-    if workers is not None:
+    if supervised:
+        argv = [sys.executable, "-m", "bench.supervised", "--config", str(config)]
+    elif workers is not None:
         argv += ["--workers", str(workers)]
     env = dict(os.environ, BENCH_SECRET=SECRET)
     return start(name, argv, port, log=log, env=env, wait=wait)

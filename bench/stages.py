@@ -30,7 +30,7 @@ from bench.servers import GATEWAY_CONFIG
 from gateway import cookies, identity, pipeline, routes, trust, upstream
 from gateway.app import build_gateway
 from gateway.codec import SessionCodec
-from gateway.exchange import Exchange
+from gateway.exchange import Exchange, new_request_id
 from gateway.loader import load_config_text
 from gateway.logs import configure_logging, log_access
 from gateway.policy import evaluate
@@ -69,7 +69,7 @@ def stages() -> Iterator[Stage]:
     answer = CIMultiDictProxy(CIMultiDict(ANSWER))
     yield "client_view", lambda: trust.client_view(
         request.remote, request.headers, trusted=config.trusted_proxies, scheme=request.scheme)
-    yield "request id (uuid4)", lambda: uuid.uuid4().hex
+    yield "request id", new_request_id
     yield "request_started (inflight)", ctx.metrics.request_started
     yield "normalise", lambda: routes.normalise(request.raw_path.partition("?")[0])
     yield "match_route", lambda: routes.match_route(config.routes, path)

@@ -45,9 +45,11 @@ class StartupError(Exception):
     """The gateway cannot start (an address is taken): one line for the operator."""
 
 
-def serve(config_path: str, *, workers: int = 1, debug: bool = False) -> int:
+def serve(config_path: str, *, workers: int = 1, debug: bool = False,
+          supervised: bool = False) -> int:
     """Load the config and serve until stopped. Exit code 0 after a clean stop, 2 for a bad
-    file (every problem printed), 1 when the gateway cannot start."""
+    file (every problem printed), 1 when the gateway cannot start. ``supervised`` runs even
+    one worker under the supervisor (the benchmark prices multiprocess metrics with it)."""
     try:
         config = load_config(config_path)
     except ConfigError as exc:
@@ -61,7 +63,7 @@ def serve(config_path: str, *, workers: int = 1, debug: bool = False) -> int:
     # watcher sees any change made meanwhile.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        if workers > 1:
+        if workers > 1 or supervised:
             from gateway.workers import supervise  # only the supervisor needs it
 
             return asyncio.run(supervise(config, config_path, workers=workers, debug=debug))

@@ -104,7 +104,8 @@ def result(memory_growth: int) -> report.Result:
             run("a", "gateway-a", 950, 0.1045),  # 0.95x, +10 us, 2.4x naive: all met
             run("b", "bare", 1000, 0.100), run("b", "naive", 400, 0.100),
             run("b", "gateway-b", 500, 0.100),  # 0.5x: not met
-            run("e", "gateway-w1", 1000, 0.100), run("e", "gateway-w2", 1500, 0.180, 3)]
+            run("e", "gateway-w1", 1000, 0.100), run("e", "gateway-s1", 1000, 0.102, 2),
+            run("e", "gateway-w2", 1500, 0.180, 3)]
     memory = {"requests": 1000, "growth_bytes": memory_growth,
               "met": memory_growth <= 10 << 20, "rss_filled_bytes": 50 << 20,
               "rss_after_bytes": (50 << 20) + memory_growth, "cache_entries": 10, "errors": 0}
@@ -116,6 +117,7 @@ def test_report_ratios_and_targets() -> None:
     assert found["a"]["rps_vs_bare"] == pytest.approx(0.95)
     assert found["a"]["cpu_us_over_bare"] == pytest.approx(10.0)
     assert found["e"]["cpu_w2_vs_w1"] == pytest.approx(1.2)
+    assert found["e"]["cpu_s1_vs_w1"] == pytest.approx(1.02)
     met = {t["target"].split(":")[0][:6]: t["met"] for t in report.targets(found, None)}
     assert met == {"1. (a)": True, "2. (a)": True, "3. (b)": False, "4. (e)": False}
 
@@ -163,7 +165,31 @@ def test_every_case_answers_as_it_expects(tmp_path: Path) -> None:
     assert all(server.process.returncode is not None for server in started)
 
 
+def test_the_workers_case_starts_its_three_gateways(tmp_path: Path) -> None:
+    """(e): one process, one worker under the supervisor, two workers, all answering."""
+    now = int(time.time())
+    (case,) = casebook.build("e", fresh=mint(SessionCodec("nextauth-v4", [SECRET]), 0, now,
+                                             FRESH_AGE),
+                             due="", pool=loadgen.CookiePool(tmp_path / "none"),
+                             cookie_name=COOKIE)
+    upstream = servers.start_upstream("aiohttp", tmp_path)
+    fleet = {"gateway-w1": servers.start_gateway("gateway-w1", upstream, tmp_path,
+                                                 cache_entries=10, workers=1, wait=False),
+             "gateway-s1": servers.start_gateway("gateway-s1", upstream, tmp_path,
+                                                 cache_entries=10, supervised=True,
+                                                 wait=False),
+             "gateway-w2": servers.start_gateway("gateway-w2", upstream, tmp_path,
+                                                 cache_entries=10, workers=2, wait=False)}
+    try:
+        servers.ready(upstream, *fleet.values())
+        runner._sanity(case, fleet, tmp_path / "none")
+        assert [fleet[t].usage().processes for t in case.targets] == [1, 2, 3]
+    finally:
+        for server in (*fleet.values(), upstream):
+            server.stop()
+
+
 def test_every_stage_of_the_request_path_can_be_measured() -> None:
     results = stages.measure(number=3, repeat=1)
-    assert [name for name, _ in results][:2] == ["client_view", "request id (uuid4)"]
+    assert [name for name, _ in results][:2] == ["client_view", "request id"]
     assert len(results) >= 15 and all(micros > 0 for _, micros in results)
