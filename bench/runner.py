@@ -97,22 +97,25 @@ def bench(settings: Settings, workdir: Path) -> report.Result:
 
 def _start_targets(settings: Settings, cases: list[casebook.Case], upstream: Server,
                    workdir: Path, stack: contextlib.ExitStack) -> dict[str, Server]:
-    """Every target of every case, started together (each one a process), then awaited."""
+    """Every target of every case, each one a process, started one after the other: a port
+    is picked only once the servers started before it listen, so two never pick the same."""
+    names = list(dict.fromkeys(t for case in cases for t in case.targets))
+    _log(f"starting {', '.join(names)}")
     fleet: dict[str, Server] = {}
-    for name in dict.fromkeys(t for case in cases for t in case.targets):
-        if name in (casebook.BARE, casebook.NAIVE):
-            server = servers.start_proxy(name, upstream, workdir, wait=False)
-        else:
-            workers = {"gateway-w1": 1, "gateway-s1": 1, "gateway-w2": 2}.get(name)
-            server = servers.start_gateway(name, upstream, workdir, workers=workers,
-                                           supervised=name == "gateway-s1",
-                                           cache_entries=settings.cache_entries,
-                                           log=workdir / f"{name}.log", wait=False)
+    for name in names:
+        fleet[name] = server = _start_target(name, settings, upstream, workdir)
         stack.callback(server.stop)
-        fleet[name] = server
-    _log(f"starting {', '.join(fleet)}")
-    servers.ready(*fleet.values())
     return fleet
+
+
+def _start_target(name: str, settings: Settings, upstream: Server, workdir: Path) -> Server:
+    if name in (casebook.BARE, casebook.NAIVE):
+        return servers.start_proxy(name, upstream, workdir)
+    workers = {"gateway-w1": 1, "gateway-s1": 1, "gateway-w2": 2}.get(name)
+    return servers.start_gateway(name, upstream, workdir, workers=workers,
+                                 supervised=name == "gateway-s1",
+                                 cache_entries=settings.cache_entries,
+                                 log=workdir / f"{name}.log")
 
 
 def _sanity(case: casebook.Case, fleet: dict[str, Server], pool: Path) -> None:
