@@ -27,7 +27,7 @@ from prometheus_client import CollectorRegistry
 from bench.cookies import COOKIE, FRESH_AGE, SECRET, mint
 from bench.loadgen import BROWSER_HEADERS
 from bench.servers import GATEWAY_CONFIG
-from gateway import cookies, identity, pipeline, routes, trust, upstream
+from gateway import cookies, hopbyhop, identity, pipeline, routes, trust
 from gateway.app import build_gateway
 from gateway.codec import SessionCodec
 from gateway.exchange import Exchange, new_request_id
@@ -83,8 +83,7 @@ def stages() -> Iterator[Stage]:
     yield "  inbound filter", lambda: active.inbound.kept(headers, preflight=False)
     yield "  identity_values", lambda: identity.identity_values(
         read.session.claims if read.session else {}, config.identity_headers)
-    yield "response headers (hop-by-hop)", lambda: upstream.strip_hop_by_hop(
-        CIMultiDict(answer))
+    yield "response headers (hop-by-hop)", lambda: hopbyhop.end_to_end(answer)
     yield "upstream_answered", lambda: ctx.metrics.upstream_answered(route.upstream.label,
                                                                       0.001)
     yield "request_done", lambda: ctx.metrics.request_done(route.name, "GET", 200, 0.001)

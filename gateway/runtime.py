@@ -17,8 +17,8 @@ from aiohttp import web
 from gateway.config import GatewayConfig
 from gateway.inbound import InboundFilter
 from gateway.metrics import GatewayMetrics
+from gateway.pool import UpstreamPool
 from gateway.sessions import SessionStage
-from gateway.upstream import UpstreamPool
 
 Clock = Callable[[], float]
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]

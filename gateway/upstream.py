@@ -12,20 +12,21 @@ connection cut (never a clean end, so a truncated body cannot pass for a whole o
 from __future__ import annotations
 
 import asyncio
-import functools
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable
 from typing import Literal, NoReturn
 
 import aiohttp
 from aiohttp import WSCloseCode, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
-from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
+from multidict import CIMultiDict
 from yarl import URL
 
-from gateway.config import Timeouts, Upstream
-from gateway.h1client import Answer, ConnectFailed, Connections
+from gateway.config import Upstream
+from gateway.h1client import Answer, ConnectFailed
+from gateway.hopbyhop import end_to_end, tokens
+from gateway.pool import UpstreamPool
 from gateway.websocket import (
     BeforeSend,
     Clock,
@@ -36,22 +37,6 @@ from gateway.websocket import (
 
 Reason = Literal["connect", "timeout", "reset"]
 
-# RFC 9110 7.6.1 plus the usual leftovers (Proxy-Connection, Keep-Alive, HTTP2-Settings).
-# Headers named in `Connection` and every `Proxy-*` header are removed as well.
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
-    "te", "trailer", "transfer-encoding", "upgrade", "http2-settings",
-})
-
-# Headers aiohttp would otherwise invent on the upstream request; the upstream should see only
-# what the client sent (an invented Accept-Encoding would change what the app answers).
-_AUTO_HEADERS = (hdrs.ACCEPT, hdrs.ACCEPT_ENCODING, hdrs.USER_AGENT, hdrs.CONTENT_TYPE)
-# Idle pooled connections are dropped before Node's default 5 s keepAliveTimeout, so the
-# gateway never sends a request on a socket the upstream is closing (a POST would fail).
-KEEPALIVE_SECONDS = 4.0
-# A header line of the upstream's answer may be this long (aiohttp's default is 8190; long
-# Content-Security-Policy values and NextAuth's ~4 KB cookie chunks come close).
-MAX_UPSTREAM_FIELD = 65536
 # The caller's target goes into the request line verbatim: nothing that could split it.
 _UNSAFE_TARGET = re.compile(r"[\x00-\x20\x7f]")
 
@@ -67,96 +52,11 @@ class UpstreamError(Exception):
         self.upstream = upstream
 
 
-class UpstreamPool:
-    """Per upstream: keep-alive connections for HTTP (:class:`Connections`, the lean client)
-    and an aiohttp.ClientSession for WebSockets (no cookie jar, no decompression, no
-    redirects followed, trust_env False)."""
-
-    def __init__(self, timeouts: Timeouts) -> None:
-        self.timeouts = timeouts
-        # sock_read bounds the wait for the response headers and every gap between body chunks.
-        self._timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=timeouts.connect, sock_read=timeouts.upstream)
-        self._sessions: dict[Upstream, aiohttp.ClientSession] = {}
-        self._connections: dict[Upstream, Connections] = {}
-
-    def connections(self, upstream: Upstream) -> Connections:
-        """The upstream's HTTP connections, created on first use."""
-        connections = self._connections.get(upstream)
-        if connections is None:
-            connections = self._connections[upstream] = Connections(
-                upstream, connect_timeout=self.timeouts.connect,
-                read_timeout=self.timeouts.upstream, keepalive=KEEPALIVE_SECONDS,
-                max_field_size=MAX_UPSTREAM_FIELD)
-        return connections
-
-    def session(self, upstream: Upstream) -> aiohttp.ClientSession:
-        """The upstream's WebSocket session, created on first use (inside the running loop)."""
-        session = self._sessions.get(upstream)
-        if session is None or session.closed:
-            session = self._sessions[upstream] = self._new_session()
-        return session
-
-    def _new_session(self) -> aiohttp.ClientSession:
-        # limit=0: each upstream connection stands for a client the server already accepted.
-        connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS)
-        return aiohttp.ClientSession(
-            connector=connector, timeout=self._timeout, cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False, trust_env=False, skip_auto_headers=_AUTO_HEADERS,
-            max_field_size=MAX_UPSTREAM_FIELD, max_line_size=MAX_UPSTREAM_FIELD)
-
-    async def close(self) -> None:
-        sessions, self._sessions = list(self._sessions.values()), {}
-        connections, self._connections = list(self._connections.values()), {}
-        for pool in connections:
-            await pool.close()
-        for session in sessions:
-            await session.close()
-
-
-def _tokens(values: Iterable[str]) -> set[str]:
-    return {token.strip().lower() for value in values for token in value.split(",")} - {""}
-
-
-def connection_tokens(headers: Mapping[str, str]) -> set[str]:
-    """The lower-cased names every ``Connection`` header lists (any case, comma lists), Host
-    excepted: Host is never hop-by-hop, a client naming it must not swap the Host the app
-    sees."""
-    values = headers.getall(hdrs.CONNECTION, ()) if isinstance(headers, MultiMapping) else ()
-    return _tokens(values) - {"host"}
-
-
-@functools.lru_cache(maxsize=1024)
-def is_hop_by_hop(name: str) -> bool:
-    """A standard hop-by-hop header or a ``Proxy-*`` one (memoised: names repeat)."""
-    lower = name.lower()
-    return lower in HOP_BY_HOP or lower.startswith("proxy-")
-
-
-def strip_hop_by_hop(headers: CIMultiDict[str]) -> None:
-    """Remove hop-by-hop headers in place: the standard ones, every name any ``Connection``
-    header lists, and every ``Proxy-*`` header."""
-    named = connection_tokens(headers)
-    for name in {name.lower() for name in headers}:
-        if is_hop_by_hop(name) or name in named:
-            headers.popall(name, None)
-
-
-def end_to_end(headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
-    """A copy of ``headers`` without the hop-by-hop ones (as :func:`strip_hop_by_hop`)."""
-    named = connection_tokens(headers) if hdrs.CONNECTION in headers else None
-    out: CIMultiDict[str] = CIMultiDict()
-    for name, value in headers.items():
-        if not is_hop_by_hop(name) and not (named and name.lower() in named):
-            out.add(name, value)
-    return out
-
-
 def is_websocket_upgrade(request: web.BaseRequest) -> bool:
     """A GET asking to switch to the WebSocket protocol (other upgrades are stripped)."""
     return (request.method == hdrs.METH_GET and hdrs.UPGRADE in request.headers
-            and "websocket" in _tokens(request.headers.getall(hdrs.UPGRADE, ()))
-            and "upgrade" in _tokens(request.headers.getall(hdrs.CONNECTION, ())))
+            and "websocket" in tokens(request.headers.getall(hdrs.UPGRADE, ()))
+            and "upgrade" in tokens(request.headers.getall(hdrs.CONNECTION, ())))
 
 
 def _check_target(path_qs: str) -> str:

@@ -22,13 +22,13 @@ from aiohttp.test_utils import TestClient
 from multidict import CIMultiDict
 
 from gateway.config import Timeouts, Upstream
+from gateway.hopbyhop import strip_hop_by_hop
+from gateway.pool import UpstreamPool
 from gateway.upstream import (
     UpstreamError,
-    UpstreamPool,
     forward_http,
     forward_websocket,
     is_websocket_upgrade,
-    strip_hop_by_hop,
 )
 
 

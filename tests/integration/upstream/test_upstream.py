@@ -18,13 +18,11 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from gateway.config import Timeouts, Upstream
+from gateway.hopbyhop import HOP_BY_HOP, end_to_end, strip_hop_by_hop
+from gateway.pool import UpstreamPool
 from gateway.upstream import (
-    HOP_BY_HOP,
-    UpstreamPool,
-    end_to_end,
     forward_http,
     is_websocket_upgrade,
-    strip_hop_by_hop,
 )
 from tests.integration.forwarder import (
     Forwarding,
