@@ -28,11 +28,12 @@ from bench.cookies import COOKIE, FRESH_AGE, SECRET, mint
 from bench.loadgen import BROWSER_HEADERS
 from bench.servers import GATEWAY_CONFIG
 from gateway import cookies, hopbyhop, identity, pipeline, routes, trust
+from gateway.access import log_access
 from gateway.app import build_gateway
 from gateway.codec import SessionCodec
 from gateway.exchange import Exchange, new_request_id
 from gateway.loader import load_config_text
-from gateway.logs import configure_logging, log_access
+from gateway.logs import configure_logging
 from gateway.policy import evaluate
 
 Stage = tuple[str, Callable[[], object]]

@@ -14,12 +14,12 @@ import time
 from aiohttp import web
 from multidict import CIMultiDict
 
+from gateway.access import log_access
 from gateway.config import GatewayConfig, Route
 from gateway.cookies import parse_cookie_header, without
 from gateway.endpoints import is_gateway_path, own_endpoint
 from gateway.exchange import Exchange, new_request_id
 from gateway.identity import identity_values
-from gateway.logs import log_access
 from gateway.policy import DENIED, Decision, Kind, SessionRead, evaluate
 from gateway.responses import (
     NO_STORE,
