@@ -150,7 +150,7 @@ def _upstream_headers(request: web.BaseRequest, exchange: Exchange, pairs: Pairs
                       route: Route) -> CIMultiDict[str]:
     config, view = exchange.active.config, exchange.view
     headers = exchange.active.inbound.kept(request.headers, preflight=is_preflight(request))
-    headers.extend(forwarded_headers(view, request.headers))
+    headers.extend(forwarded_headers(view))
     headers["X-Request-Id"] = exchange.request_id
     if not config.preserve_host or "Host" not in request.headers:
         headers["Host"] = route.upstream.label

@@ -103,11 +103,12 @@ def client_view(
     own_host = _valid_host(headers.get("Host"))
     peer, peer_trusted = _peer(peer_ip, tuple(trusted)) if peer_ip else (None, False)
     if peer is None or not peer_trusted:
-        ip = _peer_text(peer) if peer else UNKNOWN
-        return ClientView(ip, own_proto, own_host, None, False, (ip,))
-    if not any(name in headers for name in _TRUSTED_INPUTS):
-        text = _peer_text(peer)
-        return ClientView(text, own_proto, own_host, None, True, (text,))
+        return _direct_view(_peer_text(peer) if peer else UNKNOWN, own_proto, own_host, False)
+    for name in _TRUSTED_INPUTS:
+        if name in headers:
+            break
+    else:  # a trusted peer that says nothing about a client: the peer is the client
+        return _direct_view(_peer_text(peer), own_proto, own_host, True)
     chain = _walk(_claimed_hops(headers), peer, trusted)
     proto = _rightmost(headers, "X-Forwarded-Proto", _forwarded_param(headers, "proto"))
     host = _rightmost(headers, "X-Forwarded-Host", _forwarded_param(headers, "host"))
@@ -122,12 +123,18 @@ def client_view(
     )
 
 
-def forwarded_headers(view: ClientView, headers: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The forwarding headers the upstream gets, all from ``view``.
+@functools.lru_cache(maxsize=4096)
+def _direct_view(ip: str, proto: str, host: str | None, trusted: bool) -> ClientView:
+    """The view of a client that is the peer itself: the same few for most requests, and a
+    frozen view can be shared (as can its forwarding headers, cached by view)."""
+    return ClientView(ip, proto, host, None, trusted, (ip,))
 
-    ``headers`` (the inbound ones) is not read: the view already holds every value worth
-    forwarding, verified. X-Real-IP is set too, for apps written for nginx.
-    """
+
+@functools.lru_cache(maxsize=4096)
+def forwarded_headers(view: ClientView) -> tuple[tuple[str, str], ...]:
+    """The forwarding headers the upstream gets, all from ``view`` (never from the inbound
+    ones: the view already holds every value worth forwarding, verified). X-Real-IP is set
+    too, for apps written for nginx."""
     out = [
         ("X-Forwarded-For", ", ".join(view.forwarded_for or (view.client_ip,))),
         ("X-Forwarded-Proto", view.proto),
@@ -137,7 +144,7 @@ def forwarded_headers(view: ClientView, headers: Mapping[str, str]) -> list[tupl
         out.append(("X-Forwarded-Host", view.host))
     if view.request_id:
         out.append(("X-Request-Id", view.request_id))
-    return out
+    return tuple(out)
 
 
 def parse_ip(text: str) -> IPAddress | None:
@@ -231,5 +238,6 @@ def _rightmost(headers: Mapping[str, str], name: str, fallback: list[str]) -> st
     return entries[-1] if entries else None
 
 
+@functools.lru_cache(maxsize=4096)
 def _valid_host(host: str | None) -> str | None:
     return host if host and len(host) <= 255 and _HOST.fullmatch(host) else None

@@ -295,27 +295,27 @@ def test_forwarded_headers_trusted() -> None:
         ("X-Forwarded-Proto", "https"),
         ("X-Request-Id", "abc-123"),
     )
-    assert forwarded_headers(result, headers()) == [
+    assert forwarded_headers(result) == (
         ("X-Forwarded-For", "203.0.113.9, 127.0.0.1"),
         ("X-Forwarded-Proto", "https"),
         ("X-Real-IP", "203.0.113.9"),
         ("X-Forwarded-Host", "app.example.com"),
         ("X-Request-Id", "abc-123"),
-    ]
+    )
 
 
 def test_forwarded_headers_untrusted() -> None:
     result = view("203.0.113.1", *SPOOF, host=None)
-    assert forwarded_headers(result, headers(*SPOOF)) == [
+    assert forwarded_headers(result) == (
         ("X-Forwarded-For", "203.0.113.1"),
         ("X-Forwarded-Proto", "http"),
         ("X-Real-IP", "203.0.113.1"),
-    ]
+    )
 
 
 def test_forwarded_headers_from_a_hand_built_view() -> None:
     built = ClientView("192.0.2.1", "https", None, None, False)
-    assert forwarded_headers(built, headers())[0] == ("X-Forwarded-For", "192.0.2.1")
+    assert forwarded_headers(built)[0] == ("X-Forwarded-For", "192.0.2.1")
 
 
 def test_forwarding_headers_cover_the_trust_assumption() -> None:
@@ -393,7 +393,7 @@ def test_garbage_never_raises_and_never_leaks(
     for trusted in ((), TRUSTED, (ipaddress.ip_network("0.0.0.0/0"),)):
         result = client_view(peer, inbound, trusted=trusted, scheme="http")
         assert result.proto in ("http", "https")
-        for name, value in forwarded_headers(result, inbound):
+        for name, value in forwarded_headers(result):
             assert value.isascii() and value.isprintable(), name
         for entry in result.forwarded_for:
             assert entry == UNKNOWN or parse_ip(entry) is not None
