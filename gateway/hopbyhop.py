@@ -41,17 +41,9 @@ def is_hop_by_hop(name: str) -> bool:
     return lower in HOP_BY_HOP or lower.startswith("proxy-")
 
 
-def strip_hop_by_hop(headers: CIMultiDict[str]) -> None:
-    """Remove hop-by-hop headers in place: the standard ones, every name any ``Connection``
-    header lists, and every ``Proxy-*`` header."""
-    named = connection_tokens(headers)
-    for name in {name.lower() for name in headers}:
-        if is_hop_by_hop(name) or name in named:
-            headers.popall(name, None)
-
-
 def end_to_end(headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
-    """A copy of ``headers`` without the hop-by-hop ones (as :func:`strip_hop_by_hop`)."""
+    """A copy of ``headers`` without the hop-by-hop ones: the standard ones, every name any
+    ``Connection`` header lists, and every ``Proxy-*`` header."""
     named = connection_tokens(headers) if hdrs.CONNECTION in headers else None
     out: CIMultiDict[str] = CIMultiDict()
     for name, value in headers.items():

@@ -19,10 +19,9 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from multidict import CIMultiDict
 
 from gateway.config import Timeouts, Upstream
-from gateway.hopbyhop import strip_hop_by_hop
+from gateway.hopbyhop import end_to_end
 from gateway.pool import UpstreamPool
 from gateway.upstream import (
     UpstreamError,
@@ -74,8 +73,7 @@ def _before_send(response: web.StreamResponse) -> None:
 async def _handle(request: web.Request) -> web.StreamResponse:
     forwarding = request.app[FORWARDING]
     assert forwarding.pool is not None
-    headers = CIMultiDict(request.headers)
-    strip_hop_by_hop(headers)
+    headers = end_to_end(request.headers)
     try:
         if is_websocket_upgrade(request):
             return await forward_websocket(
