@@ -27,14 +27,16 @@ from prometheus_client import CollectorRegistry
 from bench.cookies import COOKIE, FRESH_AGE, SECRET, mint
 from bench.loadgen import BROWSER_HEADERS
 from bench.servers import GATEWAY_CONFIG
-from gateway import cookies, hopbyhop, identity, pipeline, routes, trust
-from gateway.access import log_access
-from gateway.app import build_gateway
-from gateway.codec import SessionCodec
+from gateway import identity, pipeline, routes, trust
+from gateway.config.load import load_config_text
 from gateway.exchange import Exchange, new_request_id
-from gateway.loader import load_config_text
-from gateway.logs import configure_logging
+from gateway.observe.access import log_access
+from gateway.observe.logs import configure_logging
 from gateway.policy import evaluate
+from gateway.serve.handler import build_gateway
+from gateway.session import cookies
+from gateway.session.token import SessionCodec
+from gateway.upstream import hopbyhop
 
 Stage = tuple[str, Callable[[], object]]
 ANSWER = (("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "1024"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gateway.server import serve
+from gateway.serve.single import serve
 
 
 def main() -> int:

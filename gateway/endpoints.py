@@ -12,12 +12,11 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from gateway.config import GatewayConfig, Route
-from gateway.cookies import parse_cookie_header
+from gateway.config.model import GatewayConfig, Route
 from gateway.exchange import Exchange
 from gateway.forward_auth import Original, copy_cookies, original_request, wants_redirect
 from gateway.identity import identity_values
-from gateway.metrics import GatewayMetrics
+from gateway.observe.metrics import GatewayMetrics
 from gateway.policy import DENIED, Decision, Kind, evaluate, lifetime, roles_of
 from gateway.responses import (
     ERROR_CODES,
@@ -31,6 +30,7 @@ from gateway.responses import (
     unauthorised,
 )
 from gateway.routes import RequestPath, match_route, normalise
+from gateway.session.cookies import parse_cookie_header
 
 ROUTE_LABEL = "_gateway"  # the metric label of every request under the prefix
 

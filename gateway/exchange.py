@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from gateway.cookies import SessionCookie
 from gateway.policy import Decision
-from gateway.runtime import Active
+from gateway.session.cookies import SessionCookie
+from gateway.state import Active
 from gateway.trust import ClientView
 
 

@@ -16,9 +16,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.config import GatewayConfig, Policy, Route
-from gateway.cookies import SECURE_PREFIX, SessionCookie, parse_cookie_header
-from gateway.durations import format_duration
+from gateway.config.durations import format_duration
+from gateway.config.model import GatewayConfig, Policy, Route
 from gateway.policy import (
     DENIED,
     Decision,
@@ -33,7 +32,8 @@ from gateway.policy import (
 )
 from gateway.responses import ERROR_CODES
 from gateway.routes import BadPath, match_route, normalise
-from gateway.sessions import SessionStage
+from gateway.session.cookies import SECURE_PREFIX, SessionCookie, parse_cookie_header
+from gateway.session.stage import SessionStage
 
 NOT_FOUND, BAD_PATH = "not_found", "bad_path"  # outcomes decided before the session is read
 OUT_OF_RANGE = "(out of range)"

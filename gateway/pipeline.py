@@ -14,12 +14,11 @@ import time
 from aiohttp import web
 from multidict import CIMultiDict
 
-from gateway.access import log_access
-from gateway.config import GatewayConfig, Route
-from gateway.cookies import parse_cookie_header, without
+from gateway.config.model import GatewayConfig, Route
 from gateway.endpoints import is_gateway_path, own_endpoint
 from gateway.exchange import Exchange, new_request_id
 from gateway.identity import identity_values
+from gateway.observe.access import log_access
 from gateway.policy import DENIED, Decision, Kind, SessionRead, evaluate
 from gateway.responses import (
     NO_STORE,
@@ -31,9 +30,10 @@ from gateway.responses import (
     error_response,
 )
 from gateway.routes import BadPath, RequestPath, match_route, normalise
-from gateway.runtime import GatewayContext
+from gateway.session.cookies import parse_cookie_header, without
+from gateway.state import GatewayContext
 from gateway.trust import client_view, forwarded_headers
-from gateway.upstream import (
+from gateway.upstream.forward import (
     UpstreamError,
     forward_http,
     forward_websocket,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from gateway.config import GatewayConfig, Policy, Route
+from gateway.config.model import GatewayConfig, Policy, Route
 from gateway.identity import claim
 
 

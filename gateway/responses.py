@@ -14,11 +14,11 @@ from http import HTTPStatus
 
 from aiohttp import web
 
-from gateway.config import GatewayConfig, Route
+from gateway.config.model import GatewayConfig, Route
 from gateway.navigation import is_navigation
 from gateway.policy import Decision, Kind
 from gateway.redirects import callback_target, login_location
-from gateway.upstream import UpstreamError
+from gateway.upstream.forward import UpstreamError
 
 NO_STORE = "private, no-store"
 # The `error` codes of the 401 body and WWW-Authenticate, per decision.

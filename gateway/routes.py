@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote
 
-from gateway.config import Route
+from gateway.config.model import Route
 
 # Longer than any real app path, short enough that parsing a hostile one is cheap.
 MAX_PATH_LENGTH = 8192

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from aiohttp.web import BaseRequest
 
-from gateway.app import Gateway
+from gateway.serve.handler import Gateway
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import sys
 from aiohttp import web
 
 from gateway.demo.upstream import build_demo_app
-from gateway.loader import ConfigError, load_config
+from gateway.config.load import ConfigError, load_config
 
 DEFAULT_LISTEN = "0.0.0.0:3000"
 

@@ -7,11 +7,11 @@ import sys
 
 from aiohttp import web
 
-from gateway.config import GatewayConfig
+from gateway.config.load import ConfigError, load_config
+from gateway.config.model import GatewayConfig
 from gateway.demo.upstream import build_demo_app
-from gateway.loader import ConfigError, load_config
-from gateway.logs import configure_logging
-from gateway.server import run_gateway
+from gateway.observe.logs import configure_logging
+from gateway.serve.single import run_gateway
 
 BANNER = """
   Session gateway demo

@@ -8,10 +8,10 @@ import time
 
 from aiohttp import web
 
-from gateway.codec import SessionCodec
-from gateway.config import GatewayConfig
-from gateway.cookies import CHUNK_SIZE, delete_session, set_session
+from gateway.config.model import GatewayConfig
 from gateway.redirects import callback_target
+from gateway.session.cookies import CHUNK_SIZE, delete_session, set_session
+from gateway.session.token import SessionCodec
 
 DEMO_CONFIG = web.AppKey("demo_config", GatewayConfig)
 USERS = {

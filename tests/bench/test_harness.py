@@ -16,7 +16,7 @@ import pytest
 from bench import cases as casebook
 from bench import loadgen, procstat, report, runner, servers, settings, stages
 from bench.cookies import COOKIE, DUE_AGE, FRESH_AGE, SECRET, mint, write_pool
-from gateway.codec import SessionCodec
+from gateway.session.token import SessionCodec
 
 SUMMARY = ('BENCH_JSON {"requests": 1200, "duration_us": 2000000, "bytes": 9, "errors": '
            '{"connect": 0, "read": 1, "write": 0, "status": 2, "timeout": 0}, "latency_us": '

@@ -9,7 +9,7 @@ import re
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
 
-from gateway.metrics import GatewayMetrics
+from gateway.observe.metrics import GatewayMetrics
 
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"),
             "gauge": ("",), "info": ("_info",)}
@@ -38,7 +38,7 @@ def _metric_objects(holder: object) -> list[MetricWrapperBase]:
     for value in vars(holder).values():
         if isinstance(value, MetricWrapperBase):
             found.append(value)
-        elif getattr(type(value), "__module__", "") == "gateway.metrics":
+        elif getattr(type(value), "__module__", "") == "gateway.observe.metrics":
             found.extend(_metric_objects(value))
     return found
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway.config import GatewayConfig
-from gateway.loader import load_config
+from gateway.config.load import load_config
+from gateway.config.model import GatewayConfig
 from tests.deploy import dockerfile
 from tests.deploy.support import DEPLOY, Process, free_port, http_get, wait_http
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from gateway.cookies import CHUNK_SIZE
+from gateway.session.cookies import CHUNK_SIZE
 from tests.deploy.proxies.stack import COOKIE, Stack, decode, running, token
 from tests.deploy.support import http_get
 

@@ -13,8 +13,8 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
-from gateway.config import GatewayConfig
-from gateway.loader import load_config_text
+from gateway.config.load import load_config_text
+from gateway.config.model import GatewayConfig
 from tests.deploy.crd import unknown_fields
 from tests.deploy.support import DEPLOY, ROOT, run, tool
 

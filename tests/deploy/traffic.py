@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.codec import SessionCodec
+from gateway.session.token import SessionCodec
 from tests.deploy.support import http_get
 
 SECRET = "deploy-live-secret-0123456789abcdefghijklmnopq"

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from gateway.codec import SessionCodec
-from gateway.config import GatewayConfig, Policy
+from gateway.config.model import GatewayConfig, Policy
+from gateway.session.token import SessionCodec
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_DIR = ROOT / "examples" / "nextjs-app"

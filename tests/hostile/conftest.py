@@ -34,11 +34,11 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import CIMultiDictProxy
 
-from gateway.app import build_gateway
-from gateway.codec import SessionCodec
-from gateway.config import GatewayConfig
-from gateway.loader import load_config_text
-from gateway.slowclient import guarded_runner
+from gateway.config.load import load_config_text
+from gateway.config.model import GatewayConfig
+from gateway.serve.connections import guarded_runner
+from gateway.serve.handler import build_gateway
+from gateway.session.token import SessionCodec
 from tests.conftest import GatewayClient
 from tests.hostile.wire import (
     DEADLINE,

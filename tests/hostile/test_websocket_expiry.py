@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
-from gateway.codec import SessionCodec
+from gateway.session.token import SessionCodec
 from tests.hostile.conftest import MakeWsGateway, WsGateway
 from tests.hostile.wire import DEADLINE
 from tests.integration.conftest import T0, FakeClock

@@ -14,10 +14,10 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
-from gateway.app import build_gateway
-from gateway.codec import SessionCodec
-from gateway.config import GatewayConfig
-from gateway.loader import load_config_text
+from gateway.config.load import load_config_text
+from gateway.config.model import GatewayConfig
+from gateway.serve.handler import build_gateway
+from gateway.session.token import SessionCodec
 from tests.conftest import GatewayClient
 
 SECRET = "integration-secret-0123456789abcdef-0123456789"

@@ -13,10 +13,10 @@ import pytest
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 
-from gateway.app import build_gateway
-from gateway.config import DEMO_SECRET, GatewayConfig, Upstream
+from gateway.config.load import ConfigError, load_config, load_config_text
+from gateway.config.model import DEMO_SECRET, GatewayConfig, Upstream
 from gateway.demo.upstream import build_demo_app
-from gateway.loader import ConfigError, load_config, load_config_text
+from gateway.serve.handler import build_gateway
 from tests.conftest import GatewayClient
 from tests.integration.conftest import FakeClock
 

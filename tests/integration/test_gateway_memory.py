@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from gateway.codec import SessionCodec
+from gateway.session.token import SessionCodec
 from tests.integration.upstream.test_upstream_streaming import (
     CHUNK,
     GIB,

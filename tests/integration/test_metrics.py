@@ -17,8 +17,8 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families as parse_prometheus
 from prometheus_client.utils import floatToGoString
 
-from gateway.admin import Readiness, build_admin_app
-from gateway.metrics import AGE_BUCKETS
+from gateway.observe.metrics import AGE_BUCKETS
+from gateway.serve.metrics_port import Readiness, build_admin_app
 from tests.integration.conftest import Harness, MakeHarness
 from tests.integration.request_mix import CASES, mix_harness, send_mix
 

@@ -10,7 +10,7 @@ import asyncio
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from gateway.metrics import GatewayMetrics
+from gateway.observe.metrics import GatewayMetrics
 from gateway.policy import Decision, Kind
 from tests.integration.conftest import T0, Harness
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from gateway.slowclient import guarded_runner
+from gateway.serve.connections import guarded_runner
 
 TIMEOUT = 1.0
 

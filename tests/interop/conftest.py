@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from gateway.config import Flavor
+from gateway.config.model import Flavor
 
 HERE = Path(__file__).parent
 CLI = HERE / "nextauth.mjs"

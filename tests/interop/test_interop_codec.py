@@ -19,15 +19,15 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jwcrypto.jwe import JWE
 from jwcrypto.jwk import JWK
 
-from gateway.codec import InvalidToken, SessionCodec
-from gateway.config import Flavor
-from gateway.cookies import (
+from gateway.config.model import Flavor
+from gateway.session.cookies import (
     CHUNK_SIZE,
     delete_session,
     parse_cookie_header,
     read_session,
     set_session,
 )
+from gateway.session.token import InvalidToken, SessionCodec
 from tests.interop.conftest import NextAuth
 
 pytestmark = pytest.mark.interop

@@ -29,7 +29,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.codec import SessionCodec
+from gateway.session.token import SessionCodec
 
 T = TypeVar("T")
 SECRET = "system-test-secret-0123456789abcdef-0123456789"

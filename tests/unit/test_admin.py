@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gateway.admin import Readiness
-from gateway.config import GatewayConfig
-from gateway.loader import load_config_text
+from gateway.config.load import load_config_text
+from gateway.config.model import GatewayConfig
+from gateway.serve.metrics_port import Readiness
 
 SECRET = "unit-test-secret-0123456789abcdef-0123456789"
 

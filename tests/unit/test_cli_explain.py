@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.__main__ import main
-from gateway.codec import SessionCodec
+from gateway.cli import main
+from gateway.session.token import SessionCodec
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "cli-explain-secret-0123456789abcdef-0123456789"

@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jwcrypto.jwe import JWE
 from jwcrypto.jwk import JWK
 
-from gateway.codec import (
+from gateway.config.model import Flavor
+from gateway.session.token import (
     MAX_TOKEN_CHARS,
     DecodeCache,
     Decoded,
@@ -30,7 +31,6 @@ from gateway.codec import (
     ReferenceCodec,
     SessionCodec,
 )
-from gateway.config import Flavor
 
 V4: Flavor = "nextauth-v4"
 V5: Flavor = "authjs-v5"

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from gateway.cookies import (
+from gateway.session.cookies import (
     CHUNK_SIZE,
     SessionCookie,
     delete_session,

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from gateway.codec import SessionCodec
-from gateway.config import GatewayConfig
+from gateway.config.load import load_config_text
+from gateway.config.model import GatewayConfig
 from gateway.explain import (
     OUT_OF_RANGE,
     Explanation,
@@ -22,8 +22,8 @@ from gateway.explain import (
     render_json,
     render_text,
 )
-from gateway.loader import load_config_text
-from gateway.sessions import SessionStage
+from gateway.session.stage import SessionStage
+from gateway.session.token import SessionCodec
 
 SECRET = "explain-secret-0123456789abcdef-0123456789abcdef"
 OLD_SECRET = "explain-old-secret-abcdefghijklmnop-0123456789"

@@ -7,10 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from gateway.hopbyhop import HOP_BY_HOP
 from gateway.identity import header_key
 from gateway.inbound import MEMO_NAMES, InboundFilter
 from gateway.trust import FORWARDING_HEADERS
+from gateway.upstream.hopbyhop import HOP_BY_HOP
 
 CONFIGURED = ["X-Auth-Request-User", "X-Auth-Request-Email", "X-Auth-Request-Role"]
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from gateway import jwe
+from gateway.session import jwe
 
 # RFC 7518 Appendix B.3 (AES_256_CBC_HMAC_SHA_512).
 B3_KEY = bytes(range(64))

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gateway.logs import PIPE_BUF, StdoutHandler
+from gateway.observe.logs import PIPE_BUF, StdoutHandler
 
 
 class Recorder:

@@ -12,13 +12,21 @@ from typing import Any
 import pytest
 from aiohttp.http_exceptions import BadHttpMessage
 
-from gateway.access import MAX_PATH, MAX_SUB, AccessRecord, log_access, log_path, subject, why
-from gateway.config import GatewayConfig, LogSettings
+from gateway.config.load import load_config_text
+from gateway.config.model import GatewayConfig, LogSettings
 from gateway.exchange import Exchange
-from gateway.loader import load_config_text
-from gateway.logs import JsonFormatter, TextFormatter, configure_logging
+from gateway.observe.access import (
+    MAX_PATH,
+    MAX_SUB,
+    AccessRecord,
+    log_access,
+    log_path,
+    subject,
+    why,
+)
+from gateway.observe.logs import JsonFormatter, TextFormatter, configure_logging
 from gateway.policy import Decision, Kind, Session
-from gateway.runtime import Active
+from gateway.state import Active
 from gateway.trust import ClientView
 
 pytestmark = pytest.mark.usefixtures("restore_logging")  # configure_logging is global

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Histogram, values
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from gateway.metrics import LATENCY_BUCKETS, Tally
+from gateway.observe.metrics import LATENCY_BUCKETS, Tally
 
 AMOUNTS = st.lists(st.one_of(st.sampled_from([0.0, *LATENCY_BUCKETS]),
                              st.floats(min_value=0, max_value=120, allow_nan=False)),

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.config import (
+from gateway.config.model import (
     Address,
     GatewayConfig,
     Policy,

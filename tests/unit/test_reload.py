@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from gateway.config import GatewayConfig
-from gateway.loader import load_config, load_config_text
-from gateway.metrics import ConfigMetrics
-from gateway.reload import Reloader, file_signature, keep_bound_settings
+from gateway.config.load import load_config, load_config_text
+from gateway.config.model import GatewayConfig
+from gateway.observe.metrics import ConfigMetrics
+from gateway.serve.reload import Reloader, file_signature, keep_bound_settings
 
 SECRET = "unit-test-secret-0123456789abcdef-0123456789"
 

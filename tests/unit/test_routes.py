@@ -12,7 +12,7 @@ from ada_url import URL
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.config import Route, Upstream
+from gateway.config.model import Route, Upstream
 from gateway.routes import MAX_PATH_LENGTH, BadPath, RequestPath, _parse, match_route, normalise
 
 UP = Upstream("http", "127.0.0.1", 3000)

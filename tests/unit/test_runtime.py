@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from gateway.config import GatewayConfig
-from gateway.loader import load_config_text
-from gateway.runtime import Runtime
+from gateway.config.load import load_config_text
+from gateway.config.model import GatewayConfig
+from gateway.state import Runtime
 
 SECRET = "unit-test-secret-0123456789abcdef-0123456789"
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gateway.turns import TurnBatch
+from gateway.observe.turns import TurnBatch
 
 
 class Drains:

@@ -8,8 +8,8 @@ import ipaddress
 from dataclasses import dataclass
 from functools import cache
 
-from gateway.config import GatewayConfig
-from gateway.loader import load_config
+from gateway.config.load import load_config
+from gateway.config.model import GatewayConfig
 from tests.deploy.support import ROOT
 
 EXAMPLE = ROOT / "config/example.yaml"

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from gateway.codec import SessionCodec
+from gateway.session.token import SessionCodec
 from tests.deploy.proxies import render
 from tests.deploy.support import ROOT, Process, free_port, run, wait_http
 

@@ -19,9 +19,9 @@ import pytest
 from aiohttp import ClientOSError, ServerDisconnectedError, web
 from multidict import CIMultiDict
 
-from gateway.config import Upstream
-from gateway.h1client import Answer, ConnectFailed, Connections
-from gateway.upstream import _error
+from gateway.config.model import Upstream
+from gateway.upstream.forward import _error
+from gateway.upstream.h1client import Answer, ConnectFailed, Connections
 from tests.integration.forwarder import RawHandler, RawUpstream, Through
 
 DEADLINE = 5.0  # seconds: generous bound for things that should happen at once

@@ -17,13 +17,13 @@ from aiohttp.test_utils import make_mocked_request
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from gateway.config import Timeouts, Upstream
-from gateway.hopbyhop import HOP_BY_HOP, end_to_end
-from gateway.pool import UpstreamPool
-from gateway.upstream import (
+from gateway.config.model import Timeouts, Upstream
+from gateway.upstream.forward import (
     forward_http,
     is_websocket_upgrade,
 )
+from gateway.upstream.hopbyhop import HOP_BY_HOP, end_to_end
+from gateway.upstream.pool import UpstreamPool
 from tests.integration.forwarder import (
     Forwarding,
     RawUpstream,

@@ -14,10 +14,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.codec import DecodeCache, InvalidToken, SessionCodec
-from gateway.config import Limits, Policy, SessionSettings
-from gateway.cookies import CHUNK_SIZE, SessionCookie, delete_session, read_session, set_session
+from gateway.config.model import Limits, Policy, SessionSettings
 from gateway.policy import Session, SessionRead, renewed_claims
+from gateway.session.cookies import (
+    CHUNK_SIZE,
+    SessionCookie,
+    delete_session,
+    read_session,
+    set_session,
+)
+from gateway.session.token import DecodeCache, InvalidToken, SessionCodec
 
 Pairs = Sequence[tuple[str, str]]
 

@@ -22,8 +22,8 @@ from json.encoder import encode_basestring_ascii as quote
 from typing import Any
 
 from gateway.exchange import Exchange
+from gateway.observe.turns import TurnBatch
 from gateway.policy import number
-from gateway.turns import TurnBatch
 
 ACCESS_LOGGER = "gateway.access"
 # Caps on client- and token-chosen text keep lines short: a pipe takes up to 4 KB (PIPE_BUF)

@@ -23,11 +23,11 @@ from aiohttp.http_exceptions import HttpProcessingError
 from multidict import CIMultiDict
 from yarl import URL
 
-from gateway.config import Upstream
-from gateway.h1client import Answer, ConnectFailed
-from gateway.hopbyhop import end_to_end, tokens
-from gateway.pool import UpstreamPool
-from gateway.websocket import (
+from gateway.config.model import Upstream
+from gateway.upstream.h1client import Answer, ConnectFailed
+from gateway.upstream.hopbyhop import end_to_end, tokens
+from gateway.upstream.pool import UpstreamPool
+from gateway.upstream.websocket import (
     BeforeSend,
     Clock,
     accept_and_relay,

@@ -15,9 +15,9 @@ from json.encoder import encode_basestring_ascii as quote
 
 from aiohttp.http_exceptions import HttpProcessingError
 
-from gateway.access import AccessRecord, access_json, access_text
-from gateway.config import LogSettings
-from gateway.turns import TurnBatch
+from gateway.config.model import LogSettings
+from gateway.observe.access import AccessRecord, access_json, access_text
+from gateway.observe.turns import TurnBatch
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
           "error": logging.ERROR}

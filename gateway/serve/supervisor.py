@@ -44,14 +44,13 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, values
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-from gateway.admin import Readiness, start_admin
-from gateway.app import Gateway, build_gateway
-from gateway.config import GatewayConfig
-from gateway.logs import configure_logging
-from gateway.metrics import ConfigMetrics
-from gateway.reload import Reloader
-from gateway.runtime import GatewayContext
-from gateway.server import (
+from gateway.config.model import GatewayConfig
+from gateway.observe.logs import configure_logging
+from gateway.observe.metrics import ConfigMetrics
+from gateway.serve.handler import Gateway, build_gateway
+from gateway.serve.metrics_port import Readiness, start_admin
+from gateway.serve.reload import Reloader
+from gateway.serve.single import (
     FINAL_WRITE_SECONDS,
     ProxyServer,
     StartupError,
@@ -61,6 +60,7 @@ from gateway.server import (
     relog,
     watch_with_sighup,
 )
+from gateway.state import GatewayContext
 
 log = logging.getLogger("gateway.workers")
 
@@ -180,7 +180,7 @@ class Supervisor:
         ours, theirs = socket.socketpair()
         with theirs:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "gateway.workers", "--channel", str(theirs.fileno()),
+                sys.executable, "-m", "gateway.serve.supervisor", "--channel", str(theirs.fileno()),
                 "--index", str(index), *(["--debug"] if self.debug else []),
                 pass_fds=(theirs.fileno(),), stdin=asyncio.subprocess.DEVNULL,
                 env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir})
@@ -261,7 +261,7 @@ class Supervisor:
 
 
 def worker_main(argv: Sequence[str]) -> int:
-    """The worker process: ``python -m gateway.workers --channel FD --index I [--debug]``."""
+    """The worker process: ``python -m gateway.serve.supervisor --channel FD --index I``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     parser = argparse.ArgumentParser(prog="gateway worker")

@@ -12,8 +12,9 @@ from typing import Literal, cast
 
 import yaml
 
-from gateway import validate
-from gateway.config import (
+from gateway.config import values as validate
+from gateway.config.durations import format_duration
+from gateway.config.model import (
     DEFAULT_COOKIE,
     DEMO_SECRET,
     Flavor,
@@ -27,9 +28,8 @@ from gateway.config import (
     Timeouts,
     Upstream,
 )
-from gateway.durations import format_duration
-from gateway.yamltree import Field, Section, display
-from gateway.yamlvalues import Reader
+from gateway.config.nodes import Field, Section, display
+from gateway.config.reader import Reader
 
 SESSION = ("flavor", "cookie", "cookie_domain", "secrets", "role_claim", "clock_skew")
 LOGIN = ("url", "callback_param")

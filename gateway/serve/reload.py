@@ -23,9 +23,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
-from gateway.config import GatewayConfig
-from gateway.loader import ConfigError, load_config
-from gateway.metrics import ConfigMetrics
+from gateway.config.load import ConfigError, load_config
+from gateway.config.model import GatewayConfig
+from gateway.observe.metrics import ConfigMetrics
 
 log = logging.getLogger("gateway.reload")
 

@@ -15,10 +15,10 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from gateway.config import GatewayConfig
-from gateway.metrics import GatewayMetrics
+from gateway.config.model import GatewayConfig
+from gateway.observe.metrics import GatewayMetrics
 from gateway.pipeline import handle
-from gateway.runtime import Clock, GatewayContext, Handler, Runtime
+from gateway.state import Clock, GatewayContext, Handler, Runtime
 
 # The request line (method, target, version) may carry a long query; 414 beyond this.
 MAX_REQUEST_LINE = 16384

@@ -10,7 +10,7 @@ import ipaddress
 import re
 from urllib.parse import SplitResult, urlsplit
 
-from gateway.config import Address, IPNetwork, Upstream
+from gateway.config.model import Address, IPNetwork, Upstream
 
 # RFC 9110 `token`: header names, and cookie names (RFC 6265 uses the same set).
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")

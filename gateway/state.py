@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from gateway.config import GatewayConfig
+from gateway.config.model import GatewayConfig
 from gateway.inbound import InboundFilter
-from gateway.metrics import GatewayMetrics
-from gateway.pool import UpstreamPool
-from gateway.sessions import SessionStage
+from gateway.observe.metrics import GatewayMetrics
+from gateway.session.stage import SessionStage
+from gateway.upstream.pool import UpstreamPool
 
 Clock = Callable[[], float]
 Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]

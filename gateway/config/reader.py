@@ -13,8 +13,8 @@ from typing import TypeVar
 
 import yaml
 
-from gateway.durations import parse_duration
-from gateway.yamltree import Field, Problems, Section, display, kind, section, sequence, suggest
+from gateway.config.durations import parse_duration
+from gateway.config.nodes import Field, Problems, Section, display, kind, section, sequence, suggest
 
 T = TypeVar("T")
 _REF = re.compile(r"\$\$\{|\$\{([^}]*)(\}?)")

@@ -19,13 +19,14 @@ from typing import Literal
 
 import yaml
 
-from gateway import schema, validate
-from gateway.config import Address, GatewayConfig, Upstream
-from gateway.durations import format_duration, parse_duration
-from gateway.schema import RouteEntry
-from gateway.yamltree import Field, Section, compose, display
-from gateway.yamltree import Problems as _Problems
-from gateway.yamlvalues import Reader
+from gateway.config import sections as schema
+from gateway.config import values as validate
+from gateway.config.durations import format_duration, parse_duration
+from gateway.config.model import Address, GatewayConfig, Upstream
+from gateway.config.nodes import Field, Section, compose, display
+from gateway.config.nodes import Problems as _Problems
+from gateway.config.reader import Reader
+from gateway.config.sections import RouteEntry
 
 __all__ = ["ConfigError", "format_duration", "load_config", "load_config_text", "parse_duration"]
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import hdrs
 
-from gateway.config import Timeouts, Upstream
-from gateway.h1client import Connections
+from gateway.config.model import Timeouts, Upstream
+from gateway.upstream.h1client import Connections
 
 # Headers aiohttp would otherwise invent on the upstream request; the upstream should see only
 # what the client sent (an invented Accept-Encoding would change what the app answers).

@@ -24,14 +24,14 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from gateway.admin import Readiness, start_admin
-from gateway.app import Gateway, build_gateway
-from gateway.config import Address, GatewayConfig
-from gateway.loader import ConfigError, load_config
-from gateway.logs import configure_logging
-from gateway.reload import Reloader
-from gateway.runtime import GatewayContext, Runtime
-from gateway.slowclient import guarded_runner
+from gateway.config.load import ConfigError, load_config
+from gateway.config.model import Address, GatewayConfig
+from gateway.observe.logs import configure_logging
+from gateway.serve.connections import guarded_runner
+from gateway.serve.handler import Gateway, build_gateway
+from gateway.serve.metrics_port import Readiness, start_admin
+from gateway.serve.reload import Reloader
+from gateway.state import GatewayContext, Runtime
 
 log = logging.getLogger("gateway.server")
 
@@ -64,7 +64,7 @@ def serve(config_path: str, *, workers: int = 1, debug: bool = False,
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         if workers > 1 or supervised:
-            from gateway.workers import supervise  # only the supervisor needs it
+            from gateway.serve.supervisor import supervise  # only the supervisor needs it
 
             return asyncio.run(supervise(config, config_path, workers=workers, debug=debug))
         asyncio.run(run_gateway(config, path=config_path, debug=debug))
