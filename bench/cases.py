@@ -43,12 +43,20 @@ def build(keys: str, *, fresh: str, due: str, pool: CookiePool, cookie_name: str
     every = {
         "a": Case("a", "same valid cookie", (*both, gateway("a")), f"{cookie_name}={fresh}"),
         "b": Case("b", "new cookie every request", (*both, gateway("b")), pool=pool),
-        "c": Case("c", "every request renewed", (*both, gateway("c")), f"{cookie_name}={due}",
-                  renews=True),
-        "d": Case("d", "no cookie -> 302", (*both, gateway("d")),
-                  expect=((NAIVE, 302), (gateway("d"), 302))),
-        "e": Case("e", "workers 1 vs 2, cookie as (a)",
-                  (gateway("w1"), gateway("s1"), gateway("w2")),
-                  f"{cookie_name}={fresh}"),
+        "c": Case(
+            "c", "every request renewed", (*both, gateway("c")), f"{cookie_name}={due}", renews=True
+        ),
+        "d": Case(
+            "d",
+            "no cookie -> 302",
+            (*both, gateway("d")),
+            expect=((NAIVE, 302), (gateway("d"), 302)),
+        ),
+        "e": Case(
+            "e",
+            "workers 1 vs 2, cookie as (a)",
+            (gateway("w1"), gateway("s1"), gateway("w2")),
+            f"{cookie_name}={fresh}",
+        ),
     }
     return [every[key] for key in keys]

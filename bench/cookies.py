@@ -20,9 +20,13 @@ DUE_AGE = 7 * 3600  # older than update_age (6h): every request renews it
 
 def claims(i: int) -> dict[str, Any]:
     """What NextAuth's default jwt callback keeps for a user (plus a role)."""
-    return {"name": f"Bench User {i}", "email": f"user{i}@example.com",
-            "picture": f"https://avatars.example.com/u/{i}.png", "sub": f"user-{i:08d}",
-            "role": "user"}
+    return {
+        "name": f"Bench User {i}",
+        "email": f"user{i}@example.com",
+        "picture": f"https://avatars.example.com/u/{i}.png",
+        "sub": f"user-{i:08d}",
+        "role": "user",
+    }
 
 
 def mint(codec: SessionCodec, i: int, now: int, age: int) -> str:

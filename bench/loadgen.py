@@ -72,8 +72,20 @@ def wrk_path() -> str:
 
 
 def command(url: str, load: Load) -> list[str]:
-    args = [wrk_path(), "--latency", "-t", str(load.threads), "-c", str(load.connections),
-            "-d", f"{load.seconds}s", "--timeout", "10s", "-s", str(SCRIPT)]
+    args = [
+        wrk_path(),
+        "--latency",
+        "-t",
+        str(load.threads),
+        "-c",
+        str(load.connections),
+        "-d",
+        f"{load.seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(SCRIPT),
+    ]
     for name, value in BROWSER_HEADERS:
         args += ["-H", f"{name}: {value}"]
     if load.cookie is not None:
@@ -84,17 +96,25 @@ def command(url: str, load: Load) -> list[str]:
 def environment(load: Load, cookie_name: str) -> dict[str, str]:
     env = dict(os.environ, BENCH_WRK_THREADS=str(load.threads), BENCH_COOKIE_NAME=cookie_name)
     if load.pool is not None:
-        env.update(BENCH_COOKIES=str(load.pool.path), BENCH_COOKIES_FIRST=str(load.pool.first),
-                   BENCH_COOKIES_COUNT=str(load.pool.count),
-                   BENCH_COOKIES_ONCE="1" if load.pool.once else "0")
+        env.update(
+            BENCH_COOKIES=str(load.pool.path),
+            BENCH_COOKIES_FIRST=str(load.pool.first),
+            BENCH_COOKIES_COUNT=str(load.pool.count),
+            BENCH_COOKIES_ONCE="1" if load.pool.once else "0",
+        )
         if load.pool.done is not None:
             env["BENCH_DONE"] = str(load.pool.done)
     return env
 
 
 def run(url: str, load: Load, *, cookie_name: str) -> Outcome:
-    done = subprocess.run(command(url, load), env=environment(load, cookie_name),
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        command(url, load),
+        env=environment(load, cookie_name),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise LoadError(f"wrk failed ({done.returncode}): {done.stderr.strip()[:500]}")
     return parse(done.stdout)
@@ -104,7 +124,10 @@ def parse(stdout: str) -> Outcome:
     for line in stdout.splitlines():
         if line.startswith("BENCH_JSON "):
             data: dict[str, Any] = json.loads(line.removeprefix("BENCH_JSON "))
-            return Outcome(int(data["requests"]), data["duration_us"] / 1e6,
-                           {k: int(v) for k, v in data["errors"].items()},
-                           {k: float(v) for k, v in data["latency_us"].items()})
+            return Outcome(
+                int(data["requests"]),
+                data["duration_us"] / 1e6,
+                {k: int(v) for k, v in data["errors"].items()},
+                {k: float(v) for k, v in data["latency_us"].items()},
+            )
     raise LoadError("wrk printed no BENCH_JSON summary line")

@@ -29,37 +29,61 @@ def check(upstream: Server, workdir: Path, settings: Settings) -> dict[str, Any]
     started = time.monotonic()
     pool = write_pool(workdir / "memory-cookies.txt", fill + count, now=int(time.time()))
     minted = time.monotonic() - started
-    print(f"bench: memory check: minted {fill + count:,} cookies in {minted:.1f} s",
-          file=sys.stderr, flush=True)
-    gateway = servers.start_gateway("gateway-memory", upstream, workdir,
-                                    cache_entries=settings.cache_entries)
+    print(
+        f"bench: memory check: minted {fill + count:,} cookies in {minted:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    gateway = servers.start_gateway(
+        "gateway-memory", upstream, workdir, cache_entries=settings.cache_entries
+    )
     try:
-        first, _ = _phase(gateway, loadgen.CookiePool(
-            pool, 0, fill, once=True, done=workdir / "fill-done"), settings)
+        first, _ = _phase(
+            gateway,
+            loadgen.CookiePool(pool, 0, fill, once=True, done=workdir / "fill-done"),
+            settings,
+        )
         filled = gateway.usage()
-        second, samples = _phase(gateway, loadgen.CookiePool(
-            pool, fill, count, once=True, done=workdir / "run-done"), settings)
+        second, samples = _phase(
+            gateway,
+            loadgen.CookiePool(pool, fill, count, once=True, done=workdir / "run-done"),
+            settings,
+        )
         after = gateway.usage()
     finally:
         gateway.stop()
     growth = after.rss_bytes - filled.rss_bytes
-    return {"cache_entries": settings.cache_entries, "fill_requests": first.requests,
-            "requests": second.requests, "distinct_cookies": fill + count,
-            "errors": first.failed + second.failed, "rss_filled_bytes": filled.rss_bytes,
-            "rss_after_bytes": after.rss_bytes, "hwm_after_bytes": after.hwm_bytes,
-            "growth_bytes": growth, "limit_bytes": LIMIT_BYTES, "met": growth <= LIMIT_BYTES,
-            "rss_samples_bytes": samples, "rps": round(second.rps)}
+    return {
+        "cache_entries": settings.cache_entries,
+        "fill_requests": first.requests,
+        "requests": second.requests,
+        "distinct_cookies": fill + count,
+        "errors": first.failed + second.failed,
+        "rss_filled_bytes": filled.rss_bytes,
+        "rss_after_bytes": after.rss_bytes,
+        "hwm_after_bytes": after.hwm_bytes,
+        "growth_bytes": growth,
+        "limit_bytes": LIMIT_BYTES,
+        "met": growth <= LIMIT_BYTES,
+        "rss_samples_bytes": samples,
+        "rps": round(second.rps),
+    }
 
 
-def _phase(gateway: Server, pool: loadgen.CookiePool,
-           settings: Settings) -> tuple[loadgen.Outcome, list[int]]:
+def _phase(
+    gateway: Server, pool: loadgen.CookiePool, settings: Settings
+) -> tuple[loadgen.Outcome, list[int]]:
     """Send each cookie of ``pool`` once; the gateway's RSS sampled every second."""
     assert pool.done is not None
     load = loadgen.Load(settings.connections, 86_400, settings.threads, pool=pool)
     markers = [pool.done.with_name(f"{pool.done.name}.{i}") for i in range(settings.threads)]
-    process = subprocess.Popen(loadgen.command(gateway.url, load), text=True,
-                               env=loadgen.environment(load, COOKIE),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        loadgen.command(gateway.url, load),
+        text=True,
+        env=loadgen.environment(load, COOKIE),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60 + pool.count / SLOWEST_RPS
     samples: list[int] = []
     next_sample = time.monotonic()

@@ -29,15 +29,27 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 COOKIE = "next-auth.session-token"
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
-                        "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
 CLIENT = web.AppKey("client", aiohttp.ClientSession)
 
 
 def end_to_end(headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
     named = {t.strip().lower() for v in headers.getall("Connection", ()) for t in v.split(",")}
-    return CIMultiDict((k, v) for k, v in headers.items()
-                       if k.lower() not in HOP_BY_HOP and k.lower() not in named)
+    return CIMultiDict(
+        (k, v) for k, v in headers.items() if k.lower() not in HOP_BY_HOP and k.lower() not in named
+    )
 
 
 def forwarder(upstream: str) -> Handler:
@@ -46,10 +58,15 @@ def forwarder(upstream: str) -> Handler:
         headers.popall("Content-Length", None)
         body = request.content.iter_any() if request.body_exists else None
         async with request.app[CLIENT].request(
-                request.method, upstream + request.raw_path, headers=headers, data=body,
-                allow_redirects=False) as answer:
-            response = web.StreamResponse(status=answer.status, reason=answer.reason,
-                                          headers=end_to_end(answer.headers))
+            request.method,
+            upstream + request.raw_path,
+            headers=headers,
+            data=body,
+            allow_redirects=False,
+        ) as answer:
+            response = web.StreamResponse(
+                status=answer.status, reason=answer.reason, headers=end_to_end(answer.headers)
+            )
             await response.prepare(request)
             async for chunk in answer.content.iter_any():
                 await response.write(chunk)
@@ -82,8 +99,11 @@ def naive(forward: Handler, key: JWK) -> Handler:
 async def client_session(app: web.Application) -> AsyncIterator[None]:
     connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=4.0)
     app[CLIENT] = aiohttp.ClientSession(
-        connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
-        skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"))
+        connector=connector,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,
+        skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+    )
     yield
     await app[CLIENT].close()
 

@@ -74,9 +74,13 @@ def bench(settings: Settings, workdir: Path) -> report.Result:
     now = int(time.time())
     codec = SessionCodec("nextauth-v4", [SECRET])
     pool = write_pool(workdir / "cookies.txt", settings.pool, now=now)
-    cases = casebook.build(settings.cases, fresh=mint(codec, 0, now, FRESH_AGE),
-                           due=mint(codec, 0, now, DUE_AGE),
-                           pool=loadgen.CookiePool(pool), cookie_name=COOKIE)
+    cases = casebook.build(
+        settings.cases,
+        fresh=mint(codec, 0, now, FRESH_AGE),
+        due=mint(codec, 0, now, DUE_AGE),
+        pool=loadgen.CookiePool(pool),
+        cookie_name=COOKIE,
+    )
     with contextlib.ExitStack() as stack:
         upstream = servers.start_upstream(settings.upstream, workdir)
         stack.callback(upstream.stop)
@@ -88,15 +92,23 @@ def bench(settings: Settings, workdir: Path) -> report.Result:
             for case in cases:
                 for target in case.targets:
                     _drive(case, fleet[target], upstream, settings, settings.warmup, 0)
-        runs = [_drive(case, fleet[target], upstream, settings, settings.duration, r)
-                for r in range(1, settings.rounds + 1) for case in cases
-                for target in case.targets]
+        runs = [
+            _drive(case, fleet[target], upstream, settings, settings.duration, r)
+            for r in range(1, settings.rounds + 1)
+            for case in cases
+            for target in case.targets
+        ]
         checked = memory.check(upstream, workdir, settings) if settings.memory_requests else None
     return report.Result(settings, cases, [asdict(run) for run in runs], checked)
 
 
-def _start_targets(settings: Settings, cases: list[casebook.Case], upstream: Server,
-                   workdir: Path, stack: contextlib.ExitStack) -> dict[str, Server]:
+def _start_targets(
+    settings: Settings,
+    cases: list[casebook.Case],
+    upstream: Server,
+    workdir: Path,
+    stack: contextlib.ExitStack,
+) -> dict[str, Server]:
     """Every target of every case, each one a process, started one after the other: a port
     is picked only once the servers started before it listen, so two never pick the same."""
     names = list(dict.fromkeys(t for case in cases for t in case.targets))
@@ -112,10 +124,15 @@ def _start_target(name: str, settings: Settings, upstream: Server, workdir: Path
     if name in (casebook.BARE, casebook.NAIVE):
         return servers.start_proxy(name, upstream, workdir)
     workers = {"gateway-w1": 1, "gateway-s1": 1, "gateway-w2": 2}.get(name)
-    return servers.start_gateway(name, upstream, workdir, workers=workers,
-                                 supervised=name == "gateway-s1",
-                                 cache_entries=settings.cache_entries,
-                                 log=workdir / f"{name}.log")
+    return servers.start_gateway(
+        name,
+        upstream,
+        workdir,
+        workers=workers,
+        supervised=name == "gateway-s1",
+        cache_entries=settings.cache_entries,
+        log=workdir / f"{name}.log",
+    )
 
 
 def _sanity(case: casebook.Case, fleet: dict[str, Server], pool: Path) -> None:
@@ -131,26 +148,47 @@ def _sanity(case: casebook.Case, fleet: dict[str, Server], pool: Path) -> None:
         renewed = any(c.startswith(COOKIE + "=") for c in answer.get_all("Set-Cookie") or ())
         wants_renewal = case.renews and target.startswith("gateway")
         if status != case.status(target) or renewed != wants_renewal:
-            raise SystemExit(f"bench: case ({case.key}) {target}: got {status}"
-                             f"{' with' if renewed else ' without'} a session Set-Cookie, "
-                             f"expected {case.status(target)}")
+            raise SystemExit(
+                f"bench: case ({case.key}) {target}: got {status}"
+                f"{' with' if renewed else ' without'} a session Set-Cookie, "
+                f"expected {case.status(target)}"
+            )
 
 
-def _drive(case: casebook.Case, server: Server, upstream: Server, settings: Settings,
-           seconds: int, round_: int) -> Run:
+def _drive(
+    case: casebook.Case,
+    server: Server,
+    upstream: Server,
+    settings: Settings,
+    seconds: int,
+    round_: int,
+) -> Run:
     load = case.load(settings.connections, seconds, settings.threads)
     log_before = _size(server.log)
     before, upstream_before = server.usage(), upstream.usage()
     outcome = loadgen.run(server.url, load, cookie_name=COOKIE)
     after, upstream_after = server.usage(), upstream.usage()
     if round_:
-        _log(f"round {round_} ({case.key}) {server.name:<11} {outcome.rps:9,.0f} req/s "
-             f"{(after.cpu_seconds - before.cpu_seconds) / max(1, outcome.requests) * 1e6:7.1f}"
-             f" us CPU/req")
-    return Run(case.key, server.name, round_, outcome.requests, outcome.seconds,
-               outcome.errors, outcome.latency_us, after.cpu_seconds - before.cpu_seconds,
-               upstream_after.cpu_seconds - upstream_before.cpu_seconds, after.hwm_bytes,
-               after.rss_bytes, after.processes, _size(server.log) - log_before)
+        _log(
+            f"round {round_} ({case.key}) {server.name:<11} {outcome.rps:9,.0f} req/s "
+            f"{(after.cpu_seconds - before.cpu_seconds) / max(1, outcome.requests) * 1e6:7.1f}"
+            f" us CPU/req"
+        )
+    return Run(
+        case.key,
+        server.name,
+        round_,
+        outcome.requests,
+        outcome.seconds,
+        outcome.errors,
+        outcome.latency_us,
+        after.cpu_seconds - before.cpu_seconds,
+        upstream_after.cpu_seconds - upstream_before.cpu_seconds,
+        after.hwm_bytes,
+        after.rss_bytes,
+        after.processes,
+        _size(server.log) - log_before,
+    )
 
 
 def _size(path: Path | None) -> int:

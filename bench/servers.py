@@ -137,13 +137,26 @@ def probe(url: str, path: str, headers: dict[str, str]) -> tuple[int, http.clien
         connection.close()
 
 
-def start(name: str, argv: list[str], port: int, *, log: Path | None,
-          env: dict[str, str] | None = None, wait: bool = True) -> Server:
+def start(
+    name: str,
+    argv: list[str],
+    port: int,
+    *,
+    log: Path | None,
+    env: dict[str, str] | None = None,
+    wait: bool = True,
+) -> Server:
     """Start a server; with ``wait``, return once it answers HTTP (else call :func:`ready`)."""
     output: IO[bytes] | int = log.open("ab") if log else subprocess.DEVNULL
     try:
-        process = subprocess.Popen(argv, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, env=env or dict(os.environ))
+        process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env or dict(os.environ),
+        )
     finally:
         if not isinstance(output, int):
             output.close()  # the child has its own copy
@@ -168,8 +181,9 @@ def _wait_ready(server: Server) -> None:
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise StartError(f"{server.name} exited with {server.process.returncode}"
-                             + _tail(server.log))
+            raise StartError(
+                f"{server.name} exited with {server.process.returncode}" + _tail(server.log)
+            )
         try:
             probe(server.url, "/", {})
             return
@@ -191,32 +205,61 @@ def start_upstream(kind: str, workdir: Path) -> Server:
         if not Path(nginx).exists():
             raise StartError("nginx is not installed (make bench BENCH_UPSTREAM=nginx installs it)")
         conf = workdir / "nginx.conf"
-        conf.write_text(NGINX_CONFIG.format(dir=workdir, port=port,
-                                            body=BODY.decode().rstrip("\n")))
-        return start("nginx", [nginx, "-p", str(workdir), "-c", str(conf)], port,
-                     log=workdir / "nginx.log")
-    return start("upstream", [sys.executable, "-m", "bench.upstream", "--port", str(port)], port,
-                 log=workdir / "upstream.log")
+        conf.write_text(
+            NGINX_CONFIG.format(dir=workdir, port=port, body=BODY.decode().rstrip("\n"))
+        )
+        return start(
+            "nginx", [nginx, "-p", str(workdir), "-c", str(conf)], port, log=workdir / "nginx.log"
+        )
+    return start(
+        "upstream",
+        [sys.executable, "-m", "bench.upstream", "--port", str(port)],
+        port,
+        log=workdir / "upstream.log",
+    )
 
 
 def start_proxy(mode: str, upstream: Server, workdir: Path, *, wait: bool = True) -> Server:
     port = free_port()
     env = dict(os.environ, BENCH_SECRET=SECRET)
-    argv = [sys.executable, "-m", "bench.proxy", "--mode", mode, "--port", str(port),
-            "--upstream", upstream.url]
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.proxy",
+        "--mode",
+        mode,
+        "--port",
+        str(port),
+        "--upstream",
+        upstream.url,
+    ]
     return start(mode, argv, port, log=workdir / f"{mode}.log", env=env, wait=wait)
 
 
-def start_gateway(name: str, upstream: Server, workdir: Path, *, cache_entries: int,
-                  workers: int | None = None, supervised: bool = False,
-                  log: Path | None = None, wait: bool = True) -> Server:
+def start_gateway(
+    name: str,
+    upstream: Server,
+    workdir: Path,
+    *,
+    cache_entries: int,
+    workers: int | None = None,
+    supervised: bool = False,
+    log: Path | None = None,
+    wait: bool = True,
+) -> Server:
     """``gateway run`` (with ``--workers``), or with ``supervised`` one worker under the
     supervisor (bench/supervised.py)."""
     port = free_port()
     config = workdir / f"{name}.yaml"
-    config.write_text(GATEWAY_CONFIG.format(
-        port=port, metrics_port=free_port(), upstream_port=upstream.port, cookie=COOKIE,
-        cache_entries=cache_entries))
+    config.write_text(
+        GATEWAY_CONFIG.format(
+            port=port,
+            metrics_port=free_port(),
+            upstream_port=upstream.port,
+            cookie=COOKIE,
+            cache_entries=cache_entries,
+        )
+    )
     argv = [sys.executable, "-m", "gateway", "run", "--config", str(config)]
     if supervised:
         argv = [sys.executable, "-m", "bench.supervised", "--config", str(config)]

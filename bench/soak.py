@@ -48,20 +48,38 @@ class Settings:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n")[0])
     p.add_argument("--minutes", type=float, default=2.0, help="how long (default 2)")
-    p.add_argument("--seconds", type=float,
-                   help="how long, for short runs (wins over --minutes)")
-    p.add_argument("--warmup", type=float, default=15.0,
-                   help="seconds of load before the first reading (default 15)")
+    p.add_argument("--seconds", type=float, help="how long, for short runs (wins over --minutes)")
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=15.0,
+        help="seconds of load before the first reading (default 15)",
+    )
     p.add_argument("--concurrency", type=int, default=20, help="client tasks (default 20)")
-    p.add_argument("--cache-entries", type=int, default=1000,
-                   help="the gateway's limits.decode_cache_entries (default 1000)")
-    p.add_argument("--pool", type=int, default=2500,
-                   help="distinct valid cookies, walked in turn; more than the cache (default "
-                        "2500)")
-    p.add_argument("--max-rss-growth-mb", type=float, default=20.0,
-                   help="RSS growth after warm-up that fails the run (default 20)")
-    p.add_argument("--out", type=Path, default=servers.ROOT / "bench" / "results",
-                   help="where soak-<time>.json goes (default bench/results)")
+    p.add_argument(
+        "--cache-entries",
+        type=int,
+        default=1000,
+        help="the gateway's limits.decode_cache_entries (default 1000)",
+    )
+    p.add_argument(
+        "--pool",
+        type=int,
+        default=2500,
+        help="distinct valid cookies, walked in turn; more than the cache (default 2500)",
+    )
+    p.add_argument(
+        "--max-rss-growth-mb",
+        type=float,
+        default=20.0,
+        help="RSS growth after warm-up that fails the run (default 20)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=servers.ROOT / "bench" / "results",
+        help="where soak-<time>.json goes (default bench/results)",
+    )
     return p
 
 
@@ -75,8 +93,15 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
         p.error("--concurrency and --cache-entries must be at least 1")
     if args.pool <= args.cache_entries:
         p.error("--pool must be larger than --cache-entries: the cache must fill and evict")
-    return Settings(seconds, args.warmup, args.concurrency, args.cache_entries, args.pool,
-                    args.max_rss_growth_mb, args.out)
+    return Settings(
+        seconds,
+        args.warmup,
+        args.concurrency,
+        args.cache_entries,
+        args.pool,
+        args.max_rss_growth_mb,
+        args.out,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -95,26 +120,51 @@ def main(argv: Sequence[str] | None = None) -> int:
 def soak(settings: Settings, workdir: Path) -> dict[str, Any]:
     traffic = Traffic(mint_cookies(settings.pool, int(time.time())), random.Random(SEED))
     port = servers.free_port()
-    upstream = servers.start("upstream", [sys.executable, "-m", "bench.soak_upstream",
-                                          "--port", str(port)], port,
-                             log=workdir / "upstream.log")
+    upstream = servers.start(
+        "upstream",
+        [sys.executable, "-m", "bench.soak_upstream", "--port", str(port)],
+        port,
+        log=workdir / "upstream.log",
+    )
     try:
-        gateway = servers.start_gateway("gateway-soak", upstream, workdir,
-                                        cache_entries=settings.cache_entries,
-                                        log=workdir / "gateway.log")
+        gateway = servers.start_gateway(
+            "gateway-soak",
+            upstream,
+            workdir,
+            cache_entries=settings.cache_entries,
+            log=workdir / "gateway.log",
+        )
         try:
-            print(f"soak: {settings.seconds:g} s of mixed traffic against {gateway.url} "
-                  f"(pid {gateway.process.pid})", file=sys.stderr, flush=True)
-            outcome = asyncio.run(drive(Plan(gateway.url, gateway.process.pid, settings.seconds,
-                                             settings.warmup, settings.concurrency), traffic))
+            print(
+                f"soak: {settings.seconds:g} s of mixed traffic against {gateway.url} "
+                f"(pid {gateway.process.pid})",
+                file=sys.stderr,
+                flush=True,
+            )
+            outcome = asyncio.run(
+                drive(
+                    Plan(
+                        gateway.url,
+                        gateway.process.pid,
+                        settings.seconds,
+                        settings.warmup,
+                        settings.concurrency,
+                    ),
+                    traffic,
+                )
+            )
             exited = gateway.process.poll()
         finally:
             gateway.stop()
     finally:
         upstream.stop()
     recorded = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(settings).items()}
-    return soak_report.document(recorded, outcome, gateway_exit=exited,
-                                limit_bytes=int(settings.max_rss_growth_mb * soak_report.MB))
+    return soak_report.document(
+        recorded,
+        outcome,
+        gateway_exit=exited,
+        limit_bytes=int(settings.max_rss_growth_mb * soak_report.MB),
+    )
 
 
 if __name__ == "__main__":

@@ -90,9 +90,10 @@ async def drive(plan: Plan, traffic: Traffic) -> Outcome:
     tally = Tally()
     before = sample(plan.pid, 0.0)
     async with aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=plan.concurrency),
-            cookie_jar=aiohttp.DummyCookieJar(),  # every request says which cookie it sends
-            timeout=aiohttp.ClientTimeout(total=REQUEST_SECONDS)) as http:
+        connector=aiohttp.TCPConnector(limit=plan.concurrency),
+        cookie_jar=aiohttp.DummyCookieJar(),  # every request says which cookie it sends
+        timeout=aiohttp.ClientTimeout(total=REQUEST_SECONDS),
+    ) as http:
         began = time.monotonic()
         deadline = began + plan.seconds
         client = Client(http, plan.base_url, traffic, tally)
@@ -123,8 +124,9 @@ async def _watch(pid: int, began: float, first: float, deadline: float) -> list[
 class Client:
     """One shared client session; each task takes its turns through :data:`KINDS`."""
 
-    def __init__(self, http: aiohttp.ClientSession, base_url: str, traffic: Traffic,
-                 tally: Tally) -> None:
+    def __init__(
+        self, http: aiohttp.ClientSession, base_url: str, traffic: Traffic, tally: Tally
+    ) -> None:
         self._http, self._base, self._traffic, self._tally = http, base_url, traffic, tally
 
     async def run(self, index: int, deadline: float) -> None:
@@ -141,9 +143,13 @@ class Client:
                 self._tally.failed(kind, error)
 
     async def _request(self, kind: str, probe: Probe) -> None:
-        async with self._http.request(probe.method, self._base + probe.path,
-                                      headers=probe.headers, data=probe.body,
-                                      allow_redirects=False) as response:
+        async with self._http.request(
+            probe.method,
+            self._base + probe.path,
+            headers=probe.headers,
+            data=probe.body,
+            allow_redirects=False,
+        ) as response:
             await response.read()
             renewed = _renews(response.headers.getall("Set-Cookie", []))
         self._tally.renewed += renewed
@@ -154,8 +160,10 @@ class Client:
         """Open a session through the gateway, echo a few messages, close it."""
         try:
             async with self._http.ws_connect(
-                    self._base + WS_PATH, headers=session(self._traffic.cookies.fresh),
-                    timeout=aiohttp.ClientWSTimeout(ws_close=REQUEST_SECONDS)) as ws:
+                self._base + WS_PATH,
+                headers=session(self._traffic.cookies.fresh),
+                timeout=aiohttp.ClientWSTimeout(ws_close=REQUEST_SECONDS),
+            ) as ws:
                 right = True
                 for i in range(WS_MESSAGES):
                     await ws.send_str(f"soak {i}")
@@ -170,5 +178,6 @@ class Client:
 
 def _renews(set_cookies: Iterable[str]) -> bool:
     """A session cookie written with a value (a deletion has none: ``NAME=; Max-Age=0``)."""
-    return any(line.startswith(f"{COOKIE}=") and not line.startswith(f"{COOKIE}=;")
-               for line in set_cookies)
+    return any(
+        line.startswith(f"{COOKIE}=") and not line.startswith(f"{COOKIE}=;") for line in set_cookies
+    )

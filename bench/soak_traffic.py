@@ -62,7 +62,8 @@ def mint_cookies(pool: int, now: int) -> Cookies:
         fresh=mint(codec, 0, now, FRESH_AGE),
         pool=tuple(mint(codec, i, now, FRESH_AGE) for i in range(1, pool + 1)),
         due=tuple(mint(codec, i, now, DUE_AGE) for i in range(DUE_COOKIES)),
-        expired=tuple(mint(codec, i, now, EXPIRED_AGE) for i in range(EXPIRED_COOKIES)))
+        expired=tuple(mint(codec, i, now, EXPIRED_AGE) for i in range(EXPIRED_COOKIES)),
+    )
 
 
 def session(value: str) -> dict[str, str]:
@@ -78,9 +79,14 @@ class Traffic:
         self._rng = rng
         self._turns: Counter[str] = Counter()
         self._builders: dict[str, Callable[[int], Probe]] = {
-            VALID: self._valid, POOL: self._pool, RENEWING: self._renewing,
-            EXPIRED: self._expired, FORBIDDEN: self._forbidden, GARBAGE: self._garbage,
-            NO_COOKIE: self._no_cookie}
+            VALID: self._valid,
+            POOL: self._pool,
+            RENEWING: self._renewing,
+            EXPIRED: self._expired,
+            FORBIDDEN: self._forbidden,
+            GARBAGE: self._garbage,
+            NO_COOKIE: self._no_cookie,
+        }
 
     def next(self, kind: str) -> Probe:
         turn = self._turns[kind]
@@ -89,20 +95,24 @@ class Traffic:
 
     def _valid(self, turn: int) -> Probe:
         if turn % 2:
-            return Probe("POST", "/api/items", {**API, **session(self.cookies.fresh)},
-                         frozenset({200}), body=UPLOAD)
-        return Probe("GET", "/", {**NAVIGATION, **session(self.cookies.fresh)},
-                     frozenset({200}))
+            return Probe(
+                "POST",
+                "/api/items",
+                {**API, **session(self.cookies.fresh)},
+                frozenset({200}),
+                body=UPLOAD,
+            )
+        return Probe("GET", "/", {**NAVIGATION, **session(self.cookies.fresh)}, frozenset({200}))
 
     def _pool(self, turn: int) -> Probe:
         value = self.cookies.pool[turn % len(self.cookies.pool)]
-        return Probe("GET", f"/app/page/{turn}", {**NAVIGATION, **session(value)},
-                     frozenset({200}))
+        return Probe("GET", f"/app/page/{turn}", {**NAVIGATION, **session(value)}, frozenset({200}))
 
     def _renewing(self, turn: int) -> Probe:
         value = self.cookies.due[turn % len(self.cookies.due)]
-        return Probe("GET", "/account", {**NAVIGATION, **session(value)}, frozenset({200}),
-                     renews=True)
+        return Probe(
+            "GET", "/account", {**NAVIGATION, **session(value)}, frozenset({200}), renews=True
+        )
 
     def _expired(self, turn: int) -> Probe:
         value = self.cookies.expired[turn % len(self.cookies.expired)]
@@ -111,8 +121,9 @@ class Traffic:
     def _forbidden(self, turn: int) -> Probe:
         # bench.cookies' users have the role "user": the general policy, not admin
         accept = API if turn % 2 else NAVIGATION
-        return Probe("GET", "/admin/users", {**accept, **session(self.cookies.fresh)},
-                     frozenset({403}))
+        return Probe(
+            "GET", "/admin/users", {**accept, **session(self.cookies.fresh)}, frozenset({403})
+        )
 
     def _garbage(self, turn: int) -> Probe:
         return _refused(turn, {"Cookie": garbage(self._rng, self.cookies.fresh)})
@@ -147,7 +158,7 @@ def _random_printable(rng: random.Random, token: str) -> str:
 
 
 def _truncated(rng: random.Random, token: str) -> str:
-    return f"{COOKIE}={token[:rng.randrange(1, len(token))]}"
+    return f"{COOKIE}={token[: rng.randrange(1, len(token))]}"
 
 
 def _tampered(rng: random.Random, token: str) -> str:
@@ -156,7 +167,7 @@ def _tampered(rng: random.Random, token: str) -> str:
     header, key, iv, ciphertext, tag = token.split(".")
     at = rng.randrange(len(ciphertext) - 1)
     flipped = "A" if ciphertext[at] != "A" else "B"
-    ciphertext = ciphertext[:at] + flipped + ciphertext[at + 1:]
+    ciphertext = ciphertext[:at] + flipped + ciphertext[at + 1 :]
     return f"{COOKIE}={'.'.join((header, key, iv, ciphertext, tag))}"
 
 
@@ -178,4 +189,11 @@ def _chunks(rng: random.Random, token: str) -> str:
 
 
 _GARBAGE: tuple[Callable[[random.Random, str], str], ...] = (
-    _random_base64, _random_printable, _truncated, _tampered, _jwe_shaped, _unsigned, _chunks)
+    _random_base64,
+    _random_printable,
+    _truncated,
+    _tampered,
+    _jwe_shaped,
+    _unsigned,
+    _chunks,
+)

@@ -39,14 +39,19 @@ from gateway.session.token import SessionCodec
 from gateway.upstream import hopbyhop
 
 Stage = tuple[str, Callable[[], object]]
-ANSWER = (("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "1024"),
-          ("Date", "Thu, 01 Jan 2026 00:00:00 GMT"), ("Server", "Python/3.11 aiohttp"))
+ANSWER = (
+    ("Content-Type", "text/html; charset=utf-8"),
+    ("Content-Length", "1024"),
+    ("Date", "Thu, 01 Jan 2026 00:00:00 GMT"),
+    ("Server", "Python/3.11 aiohttp"),
+)
 
 
 def stages() -> Iterator[Stage]:
     """Each stage as a callable, set up on one realistic request, in pipeline order."""
-    text = GATEWAY_CONFIG.format(port=8080, metrics_port=9091, upstream_port=3000,
-                                 cookie=COOKIE, cache_entries=1000)
+    text = GATEWAY_CONFIG.format(
+        port=8080, metrics_port=9091, upstream_port=3000, cookie=COOKIE, cache_entries=1000
+    )
     config = load_config_text(text, "bench.yaml", env={"BENCH_SECRET": SECRET})
     configure_logging(config.log, debug=False)
     ctx = build_gateway(config, registry=CollectorRegistry()).context
@@ -56,44 +61,58 @@ def stages() -> Iterator[Stage]:
     headers = CIMultiDict(BROWSER_HEADERS, Host="127.0.0.1:8080", Cookie=f"{COOKIE}={token}")
     transport = mock.Mock()
     transport.get_extra_info.side_effect = lambda key, default=None: (
-        ("127.0.0.1", 40000) if key == "peername" else default)
-    request = make_mocked_request("GET", "/dashboard?tab=activity", headers=headers,
-                                  transport=transport)
-    view = trust.client_view(request.remote, request.headers, trusted=config.trusted_proxies,
-                             scheme=request.scheme)
+        ("127.0.0.1", 40000) if key == "peername" else default
+    )
+    request = make_mocked_request(
+        "GET", "/dashboard?tab=activity", headers=headers, transport=transport
+    )
+    view = trust.client_view(
+        request.remote, request.headers, trusted=config.trusted_proxies, scheme=request.scheme
+    )
     path = routes.normalise("/dashboard")
     route = routes.match_route(config.routes, path)
     assert route is not None
     pairs = cookies.parse_cookie_header(request.headers.getall("Cookie", ()))
     found, read = active.sessions.read(pairs)
     decision = evaluate(read, route, config, now)
-    exchange = Exchange(active, view, now, uuid.uuid4().hex, route=route.name, decision=decision,
-                        found=found)
+    exchange = Exchange(
+        active, view, now, uuid.uuid4().hex, route=route.name, decision=decision, found=found
+    )
     answer = CIMultiDictProxy(CIMultiDict(ANSWER))
-    yield "client_view", lambda: trust.client_view(
-        request.remote, request.headers, trusted=config.trusted_proxies, scheme=request.scheme)
+    yield (
+        "client_view",
+        lambda: trust.client_view(
+            request.remote, request.headers, trusted=config.trusted_proxies, scheme=request.scheme
+        ),
+    )
     yield "request id", new_request_id
     yield "request_started (inflight)", ctx.metrics.request_started
     yield "normalise", lambda: routes.normalise(request.raw_path.partition("?")[0])
     yield "match_route", lambda: routes.match_route(config.routes, path)
-    yield "parse_cookie_header", lambda: cookies.parse_cookie_header(
-        request.headers.getall("Cookie", ()))
+    yield (
+        "parse_cookie_header",
+        lambda: cookies.parse_cookie_header(request.headers.getall("Cookie", ())),
+    )
     yield "sessions.read (cache hit)", lambda: active.sessions.read(pairs)
     yield "  codec.decode (a cache miss)", lambda: codec.decode(token, COOKIE)
     yield "evaluate", lambda: evaluate(read, route, config, now)
     yield "observe_decision", lambda: ctx.metrics.observe_decision(route.name, decision, now)
     yield "upstream headers", lambda: pipeline._upstream_headers(request, exchange, pairs, route)
     yield "  inbound filter", lambda: active.inbound.kept(headers, preflight=False)
-    yield "  identity_values", lambda: identity.identity_values(
-        read.session.claims if read.session else {}, config.identity_headers)
+    yield (
+        "  identity_values",
+        lambda: identity.identity_values(
+            read.session.claims if read.session else {}, config.identity_headers
+        ),
+    )
     yield "response headers (hop-by-hop)", lambda: hopbyhop.end_to_end(answer)
-    yield "upstream_answered", lambda: ctx.metrics.upstream_answered(route.upstream.label,
-                                                                      0.001)
+    yield "upstream_answered", lambda: ctx.metrics.upstream_answered(route.upstream.label, 0.001)
     yield "request_done", lambda: ctx.metrics.request_done(route.name, "GET", 200, 0.001)
-    yield "access log line", lambda: log_access(exchange, "GET", request.raw_path, 200, 0.001,
-                                                1024)
-    yield "(renewal: codec.encode)", lambda: codec.encode(
-        {"sub": "u", "role": "user"}, COOKIE, now=int(now), max_age=86400)
+    yield "access log line", lambda: log_access(exchange, "GET", request.raw_path, 200, 0.001, 1024)
+    yield (
+        "(renewal: codec.encode)",
+        lambda: codec.encode({"sub": "u", "role": "user"}, COOKIE, now=int(now), max_age=86400),
+    )
 
 
 def measure(number: int, repeat: int = 5) -> list[tuple[str, float]]:

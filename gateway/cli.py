@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gateway",
         description="A session gateway for NextAuth.js / Auth.js apps: "
-                    "per-role session policies at the edge.")
+        "per-role session policies at the edge.",
+    )
     parser.add_argument("--version", action="version", version=f"gateway {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_run(commands)
@@ -55,49 +56,67 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    run = commands.add_parser("run", help="serve the gateway",
-                              description="Validate the config, then serve until SIGTERM.")
+    run = commands.add_parser(
+        "run",
+        help="serve the gateway",
+        description="Validate the config, then serve until SIGTERM.",
+    )
     _config_option(run)
-    run.add_argument("--workers", type=_positive, default=1, metavar="N",
-                     help="worker processes (default: 1)")
+    run.add_argument(
+        "--workers", type=_positive, default=1, metavar="N", help="worker processes (default: 1)"
+    )
     run.add_argument("--debug", action="store_true", help="log why every request was decided")
     run.set_defaults(handler=_run)
 
 
 def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = commands.add_parser(
-        "check", help="validate a config file and print the effective settings",
+        "check",
+        help="validate a config file and print the effective settings",
         description="Validate without starting: exit 0 when the file is valid (warnings "
-                    "on stderr), 2 when it is not (every problem on stderr).")
+        "on stderr), 2 when it is not (every problem on stderr).",
+    )
     _config_option(check)
     check.set_defaults(handler=_check)
 
 
 def _add_explain(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     explain = commands.add_parser(
-        "explain", help="decode a session cookie and explain the decision for a path",
+        "explain",
+        help="decode a session cookie and explain the decision for a path",
         description="Decode a session cookie with the configured secrets and print its claims, "
-                    "role, policy, when it renews and expires, and the decision for a path. "
-                    "Secrets are never printed.",
+        "role, policy, when it renews and expires, and the decision for a path. "
+        "Secrets are never printed.",
         epilog="Exit status: 0 the cookie decoded; 1 it holds no session or does not decrypt "
-               "(the decision, with its reason, is still printed); 2 bad arguments or config.")
+        "(the decision, with its reason, is still printed); 2 bad arguments or config.",
+    )
     _config_option(explain)
-    explain.add_argument("--cookie", metavar="VALUE", required=True,
-                         help="the bare token, or a Cookie header value (name=value; "
-                              "name.0=...; chunks are joined, __Secure- preferred); "
-                              "- reads it from stdin, keeping it out of the process list")
-    explain.add_argument("--path", metavar="P", default="/",
-                         help="the request path (default: /)")
-    explain.add_argument("--at", metavar="TIME",
-                         help="evaluate at this time: ISO 8601 (UTC unless it has an offset) "
-                              "or unix seconds (default: now)")
+    explain.add_argument(
+        "--cookie",
+        metavar="VALUE",
+        required=True,
+        help="the bare token, or a Cookie header value (name=value; "
+        "name.0=...; chunks are joined, __Secure- preferred); "
+        "- reads it from stdin, keeping it out of the process list",
+    )
+    explain.add_argument("--path", metavar="P", default="/", help="the request path (default: /)")
+    explain.add_argument(
+        "--at",
+        metavar="TIME",
+        help="evaluate at this time: ISO 8601 (UTC unless it has an offset) "
+        "or unix seconds (default: now)",
+    )
     explain.add_argument("--json", action="store_true", help="print one JSON object")
     explain.set_defaults(handler=_explain)
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", metavar="FILE", default=DEFAULT_CONFIG,
-                        help=f"the YAML config (default: {DEFAULT_CONFIG})")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=DEFAULT_CONFIG,
+        help=f"the YAML config (default: {DEFAULT_CONFIG})",
+    )
 
 
 def _positive(text: str) -> int:
@@ -181,8 +200,11 @@ def describe(config: GatewayConfig) -> list[str]:
         "routes (first match wins):",
         *_table([_route_row(route) for route in config.routes]),
         f"gateway_prefix: {config.gateway_prefix} (the gateway's own endpoints, never proxied)",
-        "identity_headers: " + (", ".join(f"{header} <- {claim}" for header, claim
-                                          in config.identity_headers) or "(none)"),
+        "identity_headers: "
+        + (
+            ", ".join(f"{header} <- {claim}" for header, claim in config.identity_headers)
+            or "(none)"
+        ),
         "trusted_proxies: " + (", ".join(map(str, config.trusted_proxies)) or "(none)"),
     ]
 
@@ -191,9 +213,12 @@ def _policy_row(policy: Policy) -> list[str]:
     def shown(seconds: int | None, absent: str) -> str:
         return format_duration(seconds) if seconds is not None else absent
 
-    return [policy.name, f"max_age {format_duration(policy.max_age)}",
-            f"update_age {shown(policy.update_age, 'never (static)')}",
-            f"absolute_max_age {shown(policy.absolute_max_age, 'none')}"]
+    return [
+        policy.name,
+        f"max_age {format_duration(policy.max_age)}",
+        f"update_age {shown(policy.update_age, 'never (static)')}",
+        f"absolute_max_age {shown(policy.absolute_max_age, 'none')}",
+    ]
 
 
 def _route_row(route: Route) -> list[str]:
@@ -210,6 +235,7 @@ def _route_row(route: Route) -> list[str]:
 def _table(rows: list[list[str]]) -> list[str]:
     """Rows as aligned columns, indented under their heading."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))] if rows else []
-    return ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-            for row in rows]
-
+    return [
+        "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]

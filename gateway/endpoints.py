@@ -40,8 +40,9 @@ def is_gateway_path(config: GatewayConfig, match_path: str) -> bool:
     return match_path == prefix or match_path.startswith(prefix + "/")
 
 
-def session_endpoint(request: web.BaseRequest, config: GatewayConfig,
-                     decision: Decision) -> web.Response:
+def session_endpoint(
+    request: web.BaseRequest, config: GatewayConfig, decision: Decision
+) -> web.Response:
     """The current session as JSON (no token in it), or 401 JSON when there is none."""
     if request.method not in ("GET", "HEAD"):
         raise NotFound()
@@ -51,17 +52,21 @@ def session_endpoint(request: web.BaseRequest, config: GatewayConfig,
     assert decision.policy is not None
     claims = decision.session.claims
     times = lifetime(claims, decision.policy, config.session.clock_skew)
-    return json_response(200, {
-        "subject": claims["sub"],
-        "roles": list(roles_of(claims, config.session.role_claim)),
-        "policy": decision.policy.name,
-        "expires_at": int(times.expires_at),
-        "renews_at": None if times.renews_at is None else int(times.renews_at),
-    })
+    return json_response(
+        200,
+        {
+            "subject": claims["sub"],
+            "roles": list(roles_of(claims, config.session.role_claim)),
+            "policy": decision.policy.name,
+            "expires_at": int(times.expires_at),
+            "renews_at": None if times.renews_at is None else int(times.renews_at),
+        },
+    )
 
 
-def own_endpoint(request: web.BaseRequest, metrics: GatewayMetrics, exchange: Exchange,
-                 path: RequestPath) -> web.Response:
+def own_endpoint(
+    request: web.BaseRequest, metrics: GatewayMetrics, exchange: Exchange, path: RequestPath
+) -> web.Response:
     """``{gateway_prefix}/session``; anything else under the prefix is 404, never proxied."""
     config = exchange.active.config
     exchange.route = ROUTE_LABEL
@@ -81,8 +86,9 @@ def own_endpoint(request: web.BaseRequest, metrics: GatewayMetrics, exchange: Ex
     return session_endpoint(request, config, decision)
 
 
-def _forward_auth(request: web.BaseRequest, metrics: GatewayMetrics,
-                  exchange: Exchange) -> web.Response:
+def _forward_auth(
+    request: web.BaseRequest, metrics: GatewayMetrics, exchange: Exchange
+) -> web.Response:
     """The same decision as a proxied request, answered to a proxy instead of forwarded."""
     config = exchange.active.config
     original = original_request(request, exchange.view)
@@ -103,16 +109,21 @@ def _forward_auth(request: web.BaseRequest, metrics: GatewayMetrics,
     return response
 
 
-def _auth_answer(request: web.BaseRequest, config: GatewayConfig, decision: Decision, route: Route,
-                 original: Original) -> web.Response:
+def _auth_answer(
+    request: web.BaseRequest,
+    config: GatewayConfig,
+    decision: Decision,
+    route: Route,
+    original: Original,
+) -> web.Response:
     if decision.kind is Kind.FORBIDDEN:
         raise Forbidden(decision)
     if decision.kind in DENIED:
         may_redirect = route.unauthenticated != 401 and wants_redirect(request, original)
-        raise LoginRequired(decision, route, return_to=original.uri, hint=True,
-                            may_redirect=may_redirect)
+        raise LoginRequired(
+            decision, route, return_to=original.uri, hint=True, may_redirect=may_redirect
+        )
     response = web.Response(status=200, headers={"Cache-Control": NO_STORE})
     if decision.session and decision.state in (Kind.ALLOWED, Kind.REFRESHED):
-        response.headers.extend(identity_values(decision.session.claims,
-                                                config.identity_headers))
+        response.headers.extend(identity_values(decision.session.claims, config.identity_headers))
     return response

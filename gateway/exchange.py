@@ -42,7 +42,8 @@ class Exchange:
             self.set_cookies = sessions.delete(found, self.secure)
         elif decision.renews and decision.session and decision.policy:
             self.renewed_token, self.set_cookies = sessions.renew(
-                found, decision.session, decision.policy, int(self.now), self.secure)
+                found, decision.session, decision.policy, int(self.now), self.secure
+            )
 
 
 class _RequestIds:
@@ -63,7 +64,7 @@ class _RequestIds:
         if at + 16 > len(self._pool):
             self._pool, at = os.urandom(self.POOL), 0
         self._at = at + 16
-        return self._pool[at:at + 16].hex()
+        return self._pool[at : at + 16].hex()
 
 
 new_request_id = _RequestIds()

@@ -53,11 +53,11 @@ REASONS: Mapping[tuple[str | None, str], str] = {
     (None, "malformed"): "not a compact JWE (five dot-separated parts)",
     (None, "header"): "JWE header refused (only alg dir with the flavor's enc; no zip, no crit)",
     (None, "decrypt"): "no configured secret decrypts it (another secret or cookie name, "
-                       "or tampered)",
+    "or tampered)",
     (None, "payload"): "decrypted, but the payload is not a JSON object",
     (None, "claims"): "iat or exp is missing or not a number",
     (None, "no_sub"): "no sub claim: not a session (NextAuth's state, PKCE and CSRF cookies "
-                      "look like this)",
+    "look like this)",
     ("invalid", "auth_time"): "auth_time is not a number",
     (None, "iat_future"): "iat is later than now + clock_skew",
     (None, "exp"): "exp + clock_skew has passed",
@@ -128,13 +128,13 @@ def explain(config: GatewayConfig, cookie: str, path: str, at: float) -> Explana
     ``path`` at unix time ``at``, as the gateway would decide it."""
     found, read = read_cookie(config, cookie)
     forward, route, outcome, decision = _route_outcome(config, read, path, at)
-    plain = Explanation(at, path, found, read, outcome, route, decision, forward,
-                        len(config.session.secrets))
+    plain = Explanation(
+        at, path, found, read, outcome, route, decision, forward, len(config.session.secrets)
+    )
     return plain if read.session is None else _with_session(plain, read.session.claims, config)
 
 
-def _with_session(e: Explanation, claims: Mapping[str, Any],
-                  config: GatewayConfig) -> Explanation:
+def _with_session(e: Explanation, claims: Mapping[str, Any], config: GatewayConfig) -> Explanation:
     policy = policy_for(claims, config)
     e = replace(e, roles=roles_of(claims, config.session.role_claim), policy=policy)
     iat, exp = number(claims.get("iat")), number(claims.get("exp"))
@@ -143,8 +143,9 @@ def _with_session(e: Explanation, claims: Mapping[str, Any],
     auth_time = number(claims.get("auth_time"))
     times = lifetime(claims, policy, config.session.clock_skew)
     expiries = _expiries(policy, config.session.clock_skew, times, auth_time is not None)
-    return replace(e, iat=iat, exp=exp, auth_time=auth_time, renews=_renewal(policy, times),
-                   expiries=expiries)
+    return replace(
+        e, iat=iat, exp=exp, auth_time=auth_time, renews=_renewal(policy, times), expiries=expiries
+    )
 
 
 def read_cookie(config: GatewayConfig, value: str) -> tuple[SessionCookie, SessionRead]:
@@ -166,8 +167,9 @@ def read_cookie(config: GatewayConfig, value: str) -> tuple[SessionCookie, Sessi
     return found
 
 
-def _route_outcome(config: GatewayConfig, read: SessionRead, path: str, at: float
-                   ) -> tuple[str | None, Route | None, Outcome, Decision | None]:
+def _route_outcome(
+    config: GatewayConfig, read: SessionRead, path: str, at: float
+) -> tuple[str | None, Route | None, Outcome, Decision | None]:
     try:
         # The query never takes part, as in the pipeline.
         normalised = normalise(path.partition("?")[0])
@@ -176,13 +178,27 @@ def _route_outcome(config: GatewayConfig, read: SessionRead, path: str, at: floa
         return None, None, Outcome(BAD_PATH, reason, None, reason, "400 bad request"), None
     route = match_route(config.routes, normalised)
     if route is None:
-        return normalised.forward, None, Outcome(
-            NOT_FOUND, "no_route", None, meaning(None, "no_route"),
-            "404 (the cookie is not read)"), None
+        return (
+            normalised.forward,
+            None,
+            Outcome(
+                NOT_FOUND,
+                "no_route",
+                None,
+                meaning(None, "no_route"),
+                "404 (the cookie is not read)",
+            ),
+            None,
+        )
     decision = evaluate(read, route, config, at)
     state = decision.state.value if decision.state else None
-    outcome = Outcome(decision.kind.value, decision.reason, state,
-                      meaning(state, decision.reason), _response(decision, route, config))
+    outcome = Outcome(
+        decision.kind.value,
+        decision.reason,
+        state,
+        meaning(state, decision.reason),
+        _response(decision, route, config),
+    )
     return normalised.forward, route, outcome, decision
 
 
@@ -192,8 +208,11 @@ def _response(decision: Decision, route: Route, config: GatewayConfig) -> str:
         answer = "403 forbidden"
     elif kind in DENIED:
         error = f'401 {{"error": "{ERROR_CODES[kind]}"}}'
-        answer = error if route.unauthenticated == 401 else (
-            f"302 to {config.login.url} for a browser navigation, else {error}")
+        answer = (
+            error
+            if route.unauthenticated == 401
+            else (f"302 to {config.login.url} for a browser navigation, else {error}")
+        )
     else:
         answer = f"proxied to {route.upstream.origin}"
     if decision.drops_session:
@@ -206,20 +225,26 @@ def _response(decision: Decision, route: Route, config: GatewayConfig) -> str:
 def _renewal(policy: Policy, times: Lifetime) -> Deadline | None:
     if policy.update_age is None or times.renews_at is None:
         return None
-    return Deadline("renew", times.renews_at,
-                    f"iat + update_age ({format_duration(policy.update_age)})")
+    return Deadline(
+        "renew", times.renews_at, f"iat + update_age ({format_duration(policy.update_age)})"
+    )
 
 
-def _expiries(policy: Policy, skew: int, times: Lifetime,
-              has_auth_time: bool) -> tuple[Deadline, ...]:
-    found = [Deadline("idle", times.idle_at,
-                      f"iat + max_age ({format_duration(policy.max_age)})"),
-             Deadline("exp", times.exp_at, f"exp + clock_skew ({format_duration(skew)})")]
+def _expiries(
+    policy: Policy, skew: int, times: Lifetime, has_auth_time: bool
+) -> tuple[Deadline, ...]:
+    found = [
+        Deadline("idle", times.idle_at, f"iat + max_age ({format_duration(policy.max_age)})"),
+        Deadline("exp", times.exp_at, f"exp + clock_skew ({format_duration(skew)})"),
+    ]
     cap = policy.absolute_max_age
     if cap is not None and times.absolute_at is not None:
-        basis = (f"auth_time + absolute_max_age ({format_duration(cap)})" if has_auth_time else
-                 f"iat + absolute_max_age ({format_duration(cap)}); auth_time missing: counted "
-                 "from iat, which the gateway records as auth_time on the next response")
+        basis = (
+            f"auth_time + absolute_max_age ({format_duration(cap)})"
+            if has_auth_time
+            else f"iat + absolute_max_age ({format_duration(cap)}); auth_time missing: counted "
+            "from iat, which the gateway records as auth_time on the next response"
+        )
         found.append(Deadline("absolute", times.absolute_at, basis))
     return tuple(found)
 
@@ -234,8 +259,10 @@ def parse_time(text: str) -> float:
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"{_printable(repr(text))} is neither unix seconds nor an ISO 8601 "
-                             "time such as 2030-01-15T08:00:00Z") from None
+            raise ValueError(
+                f"{_printable(repr(text))} is neither unix seconds nor an ISO 8601 "
+                "time such as 2030-01-15T08:00:00Z"
+            ) from None
         at = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
     if iso(at) == OUT_OF_RANGE:
         raise ValueError(f"{text} is outside the years 1 to 9999")
@@ -305,16 +332,22 @@ def _session_lines(e: Explanation) -> list[str]:
     lines += [_line(name, _when(getattr(e, name), e.at)) for name in ("iat", "exp")]
     lines.append(_line("auth_time", _auth_time_text(e)))
     renews = e.renews
-    lines.append(_line("renews", f"{_when(renews.at, e.at)}, {renews.basis}" if renews
-                       else "never (static session)"))
+    lines.append(
+        _line(
+            "renews",
+            f"{_when(renews.at, e.at)}, {renews.basis}" if renews else "never (static session)",
+        )
+    )
     return lines + _expiry_lines(e)
 
 
 def _policy_text(policy: Policy, roles: tuple[str, ...]) -> str:
     update = format_duration(policy.update_age) if policy.update_age is not None else "never"
     cap = policy.absolute_max_age
-    text = (f"{policy.name} (max_age {format_duration(policy.max_age)}, update_age {update}, "
-            f"absolute_max_age {format_duration(cap) if cap is not None else 'none'})")
+    text = (
+        f"{policy.name} (max_age {format_duration(policy.max_age)}, update_age {update}, "
+        f"absolute_max_age {format_duration(cap) if cap is not None else 'none'})"
+    )
     return text if policy.name in roles else text + ", the default_policy: no role has its own"
 
 
@@ -336,15 +369,18 @@ def _expiry_lines(e: Explanation) -> list[str]:
 
 def _decision_lines(e: Explanation) -> list[str]:
     route, outcome = e.route, e.outcome
-    lines = [_line("route", f"{route.name} (path {route.path}, {_access(route)})" if route
-                   else "(none)")]
+    lines = [
+        _line("route", f"{route.name} (path {route.path}, {_access(route)})" if route else "(none)")
+    ]
     if outcome.kind == NOT_FOUND:
         decision = "no route (404)"
     elif outcome.kind == BAD_PATH:
         decision = f"bad path (400): {outcome.reason}"
     elif outcome.kind == Kind.PUBLIC:
-        decision = (f"public (the route is public); the session alone: {outcome.state} "
-                    f"({outcome.reason}): {outcome.meaning}")
+        decision = (
+            f"public (the route is public); the session alone: {outcome.state} "
+            f"({outcome.reason}): {outcome.meaning}"
+        )
     else:
         decision = f"{outcome.kind} ({outcome.reason}): {outcome.meaning}"
     return [*lines, _line("decision", decision), _line("response", outcome.response)]
@@ -382,8 +418,11 @@ def render_json(e: Explanation) -> dict[str, Any]:
         "at": _instant(e.at, e.at),
         "path": e.path,
         "forward_path": e.forward,
-        "cookie": {"name": e.found.name, "names": list(e.found.present),
-                   "problem": e.found.problem},
+        "cookie": {
+            "name": e.found.name,
+            "names": list(e.found.present),
+            "problem": e.found.problem,
+        },
         "decoded": session is not None,
         "secret_index": session.secret_index if session else None,  # 0: the first (current)
         "secret_count": e.secret_count,
@@ -394,9 +433,13 @@ def render_json(e: Explanation) -> dict[str, Any]:
         "renews": _deadline_json(e.renews, e.at),
         "expires": [_deadline_json(d, e.at) for d in e.expiries],
         "route": _route_json(e.route),
-        "decision": {"kind": e.outcome.kind, "reason": e.outcome.reason,
-                     "state": e.outcome.state, "meaning": e.outcome.meaning,
-                     "response": e.outcome.response},
+        "decision": {
+            "kind": e.outcome.kind,
+            "reason": e.outcome.reason,
+            "state": e.outcome.state,
+            "meaning": e.outcome.meaning,
+            "response": e.outcome.response,
+        },
     }
 
 
@@ -415,16 +458,26 @@ def _deadline_json(deadline: Deadline | None, at: float) -> dict[str, Any] | Non
 def _policy_json(policy: Policy | None) -> dict[str, Any] | None:
     if policy is None:
         return None
-    durations = {"max_age": policy.max_age, "update_age": policy.update_age,
-                 "absolute_max_age": policy.absolute_max_age}
-    return {"name": policy.name, **durations,
-            "text": {k: format_duration(v) if v is not None else None
-                     for k, v in durations.items()}}
+    durations = {
+        "max_age": policy.max_age,
+        "update_age": policy.update_age,
+        "absolute_max_age": policy.absolute_max_age,
+    }
+    return {
+        "name": policy.name,
+        **durations,
+        "text": {k: format_duration(v) if v is not None else None for k, v in durations.items()},
+    }
 
 
 def _route_json(route: Route | None) -> dict[str, Any] | None:
     if route is None:
         return None
-    return {"name": route.name, "path": route.path, "public": route.public,
-            "roles": list(route.roles) if route.roles is not None else None,
-            "unauthenticated": route.unauthenticated, "upstream": route.upstream.origin}
+    return {
+        "name": route.name,
+        "path": route.path,
+        "public": route.public,
+        "roles": list(route.roles) if route.roles is not None else None,
+        "unauthenticated": route.unauthenticated,
+        "upstream": route.upstream.origin,
+    }

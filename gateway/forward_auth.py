@@ -56,8 +56,9 @@ def original_request(request: web.BaseRequest, view: ClientView) -> Original:
 
 
 def wants_redirect(request: web.BaseRequest, original: Original) -> bool:
-    return (request.query.get("redirect") == "true"
-            and is_navigation(original.method, request.headers))
+    return request.query.get("redirect") == "true" and is_navigation(
+        original.method, request.headers
+    )
 
 
 def copy_cookies(response: web.StreamResponse, cookies: list[str]) -> None:

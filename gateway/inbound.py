@@ -36,9 +36,11 @@ class InboundFilter:
         keys |= {header_key("X-Request-Id")}
         overrides = frozenset(header_key(name) for name in METHOD_OVERRIDES)
         self._dropped: Callable[[str], bool] = functools.lru_cache(MEMO_NAMES)(
-            functools.partial(_dropped, keys))
+            functools.partial(_dropped, keys)
+        )
         self._override: Callable[[str], bool] = functools.lru_cache(MEMO_NAMES)(
-            lambda name: header_key(name) in overrides)
+            lambda name: header_key(name) in overrides
+        )
 
     def kept(self, inbound: Mapping[str, str], *, preflight: bool) -> CIMultiDict[str]:
         """The inbound headers the upstream may see, in their order (``Host`` among them)."""

@@ -47,8 +47,9 @@ CLIENT_GONE = 499  # nginx's status for a client that closed the connection firs
 async def handle(request: web.BaseRequest, ctx: GatewayContext) -> web.StreamResponse:
     active = ctx.runtime.active
     config = active.config
-    view = client_view(request.remote, request.headers, trusted=config.trusted_proxies,
-                       scheme=request.scheme)
+    view = client_view(
+        request.remote, request.headers, trusted=config.trusted_proxies, scheme=request.scheme
+    )
     exchange = Exchange(active, view, ctx.clock(), view.request_id or new_request_id())
     started = time.perf_counter()
     ctx.metrics.request_started()
@@ -68,12 +69,19 @@ async def handle(request: web.BaseRequest, ctx: GatewayContext) -> web.StreamRes
     finally:
         seconds = time.perf_counter() - started
         ctx.metrics.request_done(exchange.route, request.method, status, seconds)
-        log_access(exchange, request.method, request.raw_path, status, seconds,
-                   response.body_length if response is not None else 0)
+        log_access(
+            exchange,
+            request.method,
+            request.raw_path,
+            status,
+            seconds,
+            response.body_length if response is not None else 0,
+        )
 
 
-async def _send(request: web.BaseRequest, response: web.StreamResponse, request_id: str,
-                draining: bool) -> None:
+async def _send(
+    request: web.BaseRequest, response: web.StreamResponse, request_id: str, draining: bool
+) -> None:
     """Send an answer the gateway made itself (a proxied one is out already), so that the
     access log sees its size, and the client gets the request id to quote."""
     if response.prepared:
@@ -86,8 +94,9 @@ async def _send(request: web.BaseRequest, response: web.StreamResponse, request_
         await response.write_eof()
 
 
-async def _respond(request: web.BaseRequest, ctx: GatewayContext,
-                   exchange: Exchange) -> web.StreamResponse:
+async def _respond(
+    request: web.BaseRequest, ctx: GatewayContext, exchange: Exchange
+) -> web.StreamResponse:
     config = exchange.active.config
     try:
         return await _proxy(request, ctx, exchange)
@@ -102,8 +111,9 @@ async def _respond(request: web.BaseRequest, ctx: GatewayContext,
         return response
 
 
-async def _proxy(request: web.BaseRequest, ctx: GatewayContext,
-                 exchange: Exchange) -> web.StreamResponse:
+async def _proxy(
+    request: web.BaseRequest, ctx: GatewayContext, exchange: Exchange
+) -> web.StreamResponse:
     config = exchange.active.config
     path = normalise(request.raw_path.partition("?")[0])
     if is_gateway_path(config, path.match):
@@ -130,24 +140,30 @@ def _route(config: GatewayConfig, path: RequestPath, exchange: Exchange) -> Rout
     return route
 
 
-def _decide(request: web.BaseRequest, read: SessionRead, route: Route, config: GatewayConfig,
-            now: float) -> Decision:
+def _decide(
+    request: web.BaseRequest, read: SessionRead, route: Route, config: GatewayConfig, now: float
+) -> Decision:
     decision = evaluate(read, route, config, now)
     if config.preflight == "pass" and is_preflight(request) and decision.kind in DENIED:
         # A CORS preflight carries no cookies by design; the real request is checked.
-        return Decision(Kind.PUBLIC, "preflight", decision.policy, decision.session,
-                        state=decision.state)
+        return Decision(
+            Kind.PUBLIC, "preflight", decision.policy, decision.session, state=decision.state
+        )
     return decision
 
 
 def is_preflight(request: web.BaseRequest) -> bool:
     headers = request.headers
-    return (request.method == "OPTIONS" and "Origin" in headers
-            and "Access-Control-Request-Method" in headers)
+    return (
+        request.method == "OPTIONS"
+        and "Origin" in headers
+        and "Access-Control-Request-Method" in headers
+    )
 
 
-def _upstream_headers(request: web.BaseRequest, exchange: Exchange, pairs: Pairs,
-                      route: Route) -> CIMultiDict[str]:
+def _upstream_headers(
+    request: web.BaseRequest, exchange: Exchange, pairs: Pairs, route: Route
+) -> CIMultiDict[str]:
     config, view = exchange.active.config, exchange.view
     headers = exchange.active.inbound.kept(request.headers, preflight=is_preflight(request))
     headers.extend(forwarded_headers(view))
@@ -174,8 +190,9 @@ def _rewrite_cookie(headers: CIMultiDict[str], exchange: Exchange, pairs: Pairs)
         stale.update(found.present)
     kept: Pairs = [(n, v) for n, v in pairs if n not in stale]
     if exchange.renewed_token and decision.session:
-        kept += exchange.active.sessions.chunks(decision.session.cookie_name,
-                                                exchange.renewed_token)
+        kept += exchange.active.sessions.chunks(
+            decision.session.cookie_name, exchange.renewed_token
+        )
     value = without(kept, ())
     if value:
         headers["Cookie"] = value
@@ -187,8 +204,14 @@ def _target(request: web.BaseRequest, path: RequestPath) -> str:
     return path.forward + mark + query
 
 
-async def _forward(request: web.BaseRequest, ctx: GatewayContext, route: Route, target: str,
-                   headers: CIMultiDict[str], exchange: Exchange) -> web.StreamResponse:
+async def _forward(
+    request: web.BaseRequest,
+    ctx: GatewayContext,
+    route: Route,
+    target: str,
+    headers: CIMultiDict[str],
+    exchange: Exchange,
+) -> web.StreamResponse:
     started = time.perf_counter()
 
     def before_send(response: web.StreamResponse) -> None:
@@ -200,12 +223,25 @@ async def _forward(request: web.BaseRequest, ctx: GatewayContext, route: Route, 
         _attach_cookies(response, exchange)
 
     if is_websocket_upgrade(request):
-        return await forward_websocket(request, ctx.pool, route.upstream, path_qs=target,
-                                       headers=headers, before_send=before_send,
-                                       close_at=_close_at(exchange), clock=ctx.clock)
-    return await forward_http(request, ctx.pool, route.upstream, path_qs=target,
-                              headers=headers, before_send=before_send,
-                              on_error=ctx.metrics.upstream_failed)
+        return await forward_websocket(
+            request,
+            ctx.pool,
+            route.upstream,
+            path_qs=target,
+            headers=headers,
+            before_send=before_send,
+            close_at=_close_at(exchange),
+            clock=ctx.clock,
+        )
+    return await forward_http(
+        request,
+        ctx.pool,
+        route.upstream,
+        path_qs=target,
+        headers=headers,
+        before_send=before_send,
+        on_error=ctx.metrics.upstream_failed,
+    )
 
 
 def close_connection(response: web.StreamResponse) -> None:
@@ -229,8 +265,9 @@ def _attach_cookies(response: web.StreamResponse, exchange: Exchange) -> None:
         cookies = sessions.delete_names(stale, exchange.secure)
         valid = decision and decision.state in (Kind.ALLOWED, Kind.REFRESHED)
         session = decision.session if decision and valid else None
-        replaced = session and sessions.carry_auth_time(app, session, exchange.secure,
-                                                        int(exchange.now))
+        replaced = session and sessions.carry_auth_time(
+            app, session, exchange.secure, int(exchange.now)
+        )
         if replaced:
             _drop_set_cookies(response, family)
             cookies = replaced + cookies
@@ -241,8 +278,11 @@ def _attach_cookies(response: web.StreamResponse, exchange: Exchange) -> None:
 
 
 def _drop_set_cookies(response: web.StreamResponse, names: set[str]) -> None:
-    kept = [c for c in response.headers.getall("Set-Cookie", ())
-            if c.partition("=")[0].strip() not in names]
+    kept = [
+        c
+        for c in response.headers.getall("Set-Cookie", ())
+        if c.partition("=")[0].strip() not in names
+    ]
     response.headers.popall("Set-Cookie", None)
     for cookie in kept:
         response.headers.add("Set-Cookie", cookie)

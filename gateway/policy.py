@@ -144,13 +144,15 @@ def evaluate(read: SessionRead, route: Route, config: GatewayConfig, now: float)
     """The decision table of DESIGN.md, in its order."""
     decision = _session_decision(read, route, config, now)
     if route.public:
-        return Decision(Kind.PUBLIC, decision.reason, decision.policy, decision.session,
-                        state=decision.kind)
+        return Decision(
+            Kind.PUBLIC, decision.reason, decision.policy, decision.session, state=decision.kind
+        )
     return decision
 
 
-def _session_decision(read: SessionRead, route: Route, config: GatewayConfig,
-                      now: float) -> Decision:
+def _session_decision(
+    read: SessionRead, route: Route, config: GatewayConfig, now: float
+) -> Decision:
     if read.session is None:
         kind = Kind.INVALID if read.problem else Kind.UNAUTHENTICATED
         return Decision(kind, read.problem or "no_cookie", state=kind)
@@ -162,8 +164,9 @@ def _session_decision(read: SessionRead, route: Route, config: GatewayConfig,
     return Decision(kind, reason, policy, session, state=kind)
 
 
-def _authorise(session: Session, policy: Policy, route: Route, config: GatewayConfig,
-               now: float) -> tuple[Kind, str]:
+def _authorise(
+    session: Session, policy: Policy, route: Route, config: GatewayConfig, now: float
+) -> tuple[Kind, str]:
     if route.roles is not None and not route.public:
         roles = roles_of(session.claims, config.session.role_claim)
         if not set(roles) & set(route.roles):

@@ -39,8 +39,15 @@ class LoginRequired(GatewayError):
     get the 302; ``hint`` puts the login URL in a ``Location`` header on the 401 (forward-auth
     for nginx, which turns it into the redirect itself)."""
 
-    def __init__(self, decision: Decision, route: Route, *, return_to: str | None = None,
-                 may_redirect: bool | None = None, hint: bool = False) -> None:
+    def __init__(
+        self,
+        decision: Decision,
+        route: Route,
+        *,
+        return_to: str | None = None,
+        may_redirect: bool | None = None,
+        hint: bool = False,
+    ) -> None:
         super().__init__(decision.kind.value)
         self.decision = decision
         self.route = route
@@ -63,8 +70,9 @@ class BadRequest(GatewayError):
     pass
 
 
-def error_response(exc: Exception, request: web.BaseRequest, config: GatewayConfig,
-                   raw_path_qs: str) -> web.Response:
+def error_response(
+    exc: Exception, request: web.BaseRequest, config: GatewayConfig, raw_path_qs: str
+) -> web.Response:
     """The response for a request the gateway will not (or cannot) proxy."""
     navigation = is_navigation(request.method, request.headers)
     if isinstance(exc, LoginRequired):
@@ -89,11 +97,13 @@ def _plain_error(exc: Exception) -> tuple[int, str, str]:
     raise TypeError(f"no response for {type(exc).__name__}")
 
 
-def _login_required(exc: LoginRequired, config: GatewayConfig, navigation: bool,
-                    raw_path_qs: str) -> web.Response:
+def _login_required(
+    exc: LoginRequired, config: GatewayConfig, navigation: bool, raw_path_qs: str
+) -> web.Response:
     return_to = raw_path_qs if exc.return_to is None else exc.return_to
-    location = login_location(config.login, callback=callback_target(return_to),
-                              public_url=config.public_url)
+    location = login_location(
+        config.login, callback=callback_target(return_to), public_url=config.public_url
+    )
     if navigation and exc.may_redirect:
         return web.Response(status=302, headers={"Location": location, "Cache-Control": NO_STORE})
     response = unauthorised(ERROR_CODES[exc.decision.kind])
@@ -109,13 +119,20 @@ def unauthorised(code: str) -> web.Response:
 
 
 def json_response(status: int, body: Mapping[str, object]) -> web.Response:
-    return web.Response(status=status, text=json.dumps(body), content_type="application/json",
-                        headers={"Cache-Control": NO_STORE})
+    return web.Response(
+        status=status,
+        text=json.dumps(body),
+        content_type="application/json",
+        headers={"Cache-Control": NO_STORE},
+    )
 
 
 def html_page(status: int, message: str) -> web.Response:
     reason = HTTPStatus(status).phrase
-    body = (f"<!doctype html><html><head><meta charset=utf-8><title>{status} {reason}</title>"
-            f"</head><body><h1>{status} {reason}</h1><p>{html.escape(message)}</p></body></html>")
-    return web.Response(status=status, text=body, content_type="text/html",
-                        headers={"Cache-Control": NO_STORE})
+    body = (
+        f"<!doctype html><html><head><meta charset=utf-8><title>{status} {reason}</title>"
+        f"</head><body><h1>{status} {reason}</h1><p>{html.escape(message)}</p></body></html>"
+    )
+    return web.Response(
+        status=status, text=body, content_type="text/html", headers={"Cache-Control": NO_STORE}
+    )

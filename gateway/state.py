@@ -34,8 +34,11 @@ class Active:
 
     @classmethod
     def build(cls, config: GatewayConfig) -> Active:
-        return cls(config, SessionStage(config.session, config.limits),
-                   InboundFilter(name for name, _ in config.identity_headers))
+        return cls(
+            config,
+            SessionStage(config.session, config.limits),
+            InboundFilter(name for name, _ in config.identity_headers),
+        )
 
 
 @dataclass(eq=False, slots=True)
@@ -119,4 +122,3 @@ class GatewayContext:
     def pool(self) -> UpstreamPool:
         """The current upstream pool (rebuilt by a reload that changes timeouts/upstreams)."""
         return self.runtime.pool
-

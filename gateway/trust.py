@@ -173,8 +173,13 @@ def parse_ip(text: str) -> IPAddress | None:
 
 # The headers a trusted peer may tell the gateway something with; none present (a direct
 # client, a health check) means the peer is the whole chain.
-_TRUSTED_INPUTS = ("X-Forwarded-For", "Forwarded", "X-Forwarded-Proto", "X-Forwarded-Host",
-                   "X-Request-Id")
+_TRUSTED_INPUTS = (
+    "X-Forwarded-For",
+    "Forwarded",
+    "X-Forwarded-Proto",
+    "X-Forwarded-Host",
+    "X-Request-Id",
+)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -16,8 +16,10 @@ from gateway.serve.handler import Gateway
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
     """configure_logging changes process-wide loggers: put them back after the test."""
-    saved = [(logger, logger.handlers[:], logger.level, logger.propagate)
-             for logger in map(logging.getLogger, ("gateway", "aiohttp", "aiohttp.access"))]
+    saved = [
+        (logger, logger.handlers[:], logger.level, logger.propagate)
+        for logger in map(logging.getLogger, ("gateway", "aiohttp", "aiohttp.access"))
+    ]
     yield
     for logger, handlers, level, propagate in saved:
         logger.handlers[:] = handlers
@@ -29,8 +31,10 @@ GatewayClient = Callable[[Gateway], Awaitable[TestClient[BaseRequest, None]]]
 
 
 @pytest.fixture
-async def gateway_client(aiohttp_client: Any, aiohttp_raw_server: Any,
-                         ) -> AsyncIterator[GatewayClient]:
+async def gateway_client(
+    aiohttp_client: Any,
+    aiohttp_raw_server: Any,
+) -> AsyncIterator[GatewayClient]:
     """``await gateway_client(build_gateway(...))``: a test client of the gateway served on
     127.0.0.1 by aiohttp's low-level server, as ``gateway run`` serves it; its upstream
     connections are closed after the test."""

@@ -12,8 +12,8 @@ import sys
 
 from aiohttp import web
 
-from gateway.demo.upstream import build_demo_app
 from gateway.config.load import ConfigError, load_config
+from gateway.demo.upstream import build_demo_app
 
 DEFAULT_LISTEN = "0.0.0.0:3000"
 
@@ -28,8 +28,13 @@ def main(argv: list[str]) -> int:
         print(exc, file=sys.stderr)
         return 2
     host, _, port = (argv[1] if len(argv) == 2 else DEFAULT_LISTEN).rpartition(":")
-    web.run_app(build_demo_app(config), host=host, port=int(port), access_log=None,
-                print=lambda line: print(line, file=sys.stderr, flush=True))
+    web.run_app(
+        build_demo_app(config),
+        host=host,
+        port=int(port),
+        access_log=None,
+        print=lambda line: print(line, file=sys.stderr, flush=True),
+    )
     return 0
 
 

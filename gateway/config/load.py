@@ -30,9 +30,26 @@ from gateway.config.sections import RouteEntry
 
 __all__ = ["ConfigError", "format_duration", "load_config", "load_config_text", "parse_duration"]
 
-TOP = ("demo", "listen", "metrics_listen", "upstream", "public_url", "session", "login",
-       "policies", "default_policy", "routes", "identity_headers", "trusted_proxies",
-       "preserve_host", "preflight", "limits", "timeouts", "gateway_prefix", "log")
+TOP = (
+    "demo",
+    "listen",
+    "metrics_listen",
+    "upstream",
+    "public_url",
+    "session",
+    "login",
+    "policies",
+    "default_policy",
+    "routes",
+    "identity_headers",
+    "trusted_proxies",
+    "preserve_host",
+    "preflight",
+    "limits",
+    "timeouts",
+    "gateway_prefix",
+    "log",
+)
 WILDCARDS = ("0.0.0.0", "::")
 # Stands in for an invalid default upstream so the routes are still checked against each
 # other; the upstream's own error stops loading, so it never reaches a config.
@@ -117,18 +134,46 @@ def _build(r: Reader, root: Field, source: str, digest: str) -> GatewayConfig | 
         _check_demo(r, top, [e for e in entries if e])
     if None not in entries and login is not None and prefix is not None:
         _check_login_page(r, top, login.url, [e for e in entries if e])
-    if (upstream is None or listen is None or metrics is None or session is None
-            or login is None or policies is None or default_policy is None or prefix is None
-            or headers is None or proxies is None or preserve_host is None or limits is None
-            or timeouts is None or log is None or None in entries):
+    if (
+        upstream is None
+        or listen is None
+        or metrics is None
+        or session is None
+        or login is None
+        or policies is None
+        or default_policy is None
+        or prefix is None
+        or headers is None
+        or proxies is None
+        or preserve_host is None
+        or limits is None
+        or timeouts is None
+        or log is None
+        or None in entries
+    ):
         return None
     return GatewayConfig(
-        source=source, sha256=digest, listen=listen, metrics_listen=metrics, upstream=upstream,
-        session=session, policies=tuple(policies), default_policy=default_policy,
-        routes=tuple(e.route for e in entries if e), login=login, public_url=public_url,
-        identity_headers=headers, trusted_proxies=proxies, preserve_host=preserve_host,
-        preflight=_preflight(preflight), limits=limits, timeouts=timeouts,
-        gateway_prefix=prefix, log=log, demo=demo, warnings=r.problems.warnings,
+        source=source,
+        sha256=digest,
+        listen=listen,
+        metrics_listen=metrics,
+        upstream=upstream,
+        session=session,
+        policies=tuple(policies),
+        default_policy=default_policy,
+        routes=tuple(e.route for e in entries if e),
+        login=login,
+        public_url=public_url,
+        identity_headers=headers,
+        trusted_proxies=proxies,
+        preserve_host=preserve_host,
+        preflight=_preflight(preflight),
+        limits=limits,
+        timeouts=timeouts,
+        gateway_prefix=prefix,
+        log=log,
+        demo=demo,
+        warnings=r.problems.warnings,
     )
 
 
@@ -153,15 +198,19 @@ def _default_policy(r: Reader, top: Section) -> str | None:
     return name
 
 
-def _check_listeners(r: Reader, top: Section, listen: Address | None,
-                     metrics: Address | None) -> None:
+def _check_listeners(
+    r: Reader, top: Section, listen: Address | None, metrics: Address | None
+) -> None:
     """/metrics must never be reachable on the proxied port."""
     f = top.get("metrics_listen")
     if f is None or listen is None or metrics is None or listen.port != metrics.port:
         return
     if listen.host == metrics.host or {listen.host, metrics.host} & set(WILDCARDS):
-        r.error(f, f"{r.shown(f)} is the same address as listen ({listen}); "
-                "metrics are never served on the proxied port")
+        r.error(
+            f,
+            f"{r.shown(f)} is the same address as listen ({listen}); "
+            "metrics are never served on the proxied port",
+        )
 
 
 def _check_routes(r: Reader, top: Section, entries: list[RouteEntry], prefix: str | None) -> None:
@@ -171,8 +220,11 @@ def _check_routes(r: Reader, top: Section, entries: list[RouteEntry], prefix: st
         path_f = later.fields.get("path") or later.fields.field
         for earlier in entries[:later_index]:
             if validate.covers(earlier.route.prefix, later.route.prefix):
-                r.error(path_f, f"{display(later.route.path)} is never reached: "
-                        f"{earlier.label} matches it first; list the more specific route first")
+                r.error(
+                    path_f,
+                    f"{display(later.route.path)} is never reached: "
+                    f"{earlier.label} matches it first; list the more specific route first",
+                )
                 break
         if prefix is not None:
             _check_gateway_prefix(r, top, later, prefix)
@@ -182,12 +234,18 @@ def _check_gateway_prefix(r: Reader, top: Section, entry: RouteEntry, prefix: st
     gateway = validate.prefix_of(prefix)
     path_f = entry.fields.get("path") or entry.fields.field
     if validate.covers(gateway, entry.route.prefix):
-        r.error(path_f, f"{display(entry.route.path)} is inside gateway_prefix ({prefix}), "
-                "which the gateway answers itself; move the route or gateway_prefix")
+        r.error(
+            path_f,
+            f"{display(entry.route.path)} is inside gateway_prefix ({prefix}), "
+            "which the gateway answers itself; move the route or gateway_prefix",
+        )
     elif entry.route.prefix and validate.covers(entry.route.prefix, gateway):
         f = top.get("gateway_prefix") or top.field
-        r.error(f, f"{display(prefix)} would take part of {entry.label} silently; "
-                "choose a prefix outside every route but /")
+        r.error(
+            f,
+            f"{display(prefix)} would take part of {entry.label} silently; "
+            "choose a prefix outside every route but /",
+        )
 
 
 def _check_demo(r: Reader, top: Section, entries: list[RouteEntry]) -> None:
@@ -197,8 +255,11 @@ def _check_demo(r: Reader, top: Section, entries: list[RouteEntry]) -> None:
     for f in fields:
         host = _host_of(r, f)
         if f is not None and host is not None and not validate.is_loopback(host):
-            r.error(f, f"{r.shown(f)} is not a loopback address; demo: true only runs on "
-                    "127.0.0.1, ::1 or localhost")
+            r.error(
+                f,
+                f"{r.shown(f)} is not a loopback address; demo: true only runs on "
+                "127.0.0.1, ::1 or localhost",
+            )
 
 
 def _host_of(r: Reader, f: Field | None) -> str | None:
@@ -225,9 +286,12 @@ def _check_login_page(r: Reader, top: Section, url: str, entries: list[RouteEntr
         return
     f = _login_url_field(r, top)
     why = f"{first.label} is not public" if first else "no route matches it"
-    r.problems.warn(f.value_line if f.path == "login.url" else f.line, "login.url",
-                    f"{display(url)}: {why}; signed-out users would be redirected in a loop "
-                    "(add a route with public: true for the login page)")
+    r.problems.warn(
+        f.value_line if f.path == "login.url" else f.line,
+        "login.url",
+        f"{display(url)}: {why}; signed-out users would be redirected in a loop "
+        "(add a route with public: true for the login page)",
+    )
 
 
 def _login_url_field(r: Reader, top: Section) -> Field:

@@ -151,8 +151,9 @@ class Section:
         return item
 
 
-def section(f: Field, problems: Problems, known: Collection[str] | None,
-            hints: Mapping[str, str]) -> Section | None:
+def section(
+    f: Field, problems: Problems, known: Collection[str] | None, hints: Mapping[str, str]
+) -> Section | None:
     """A mapping (``null`` reads as empty); with ``known``, other keys are errors, with a
     did-you-mean from ``known`` or, for a key that belongs elsewhere, from ``hints``."""
     if f.is_tag("null"):
@@ -175,12 +176,17 @@ def section(f: Field, problems: Problems, known: Collection[str] | None,
     return result
 
 
-def _key(f: Field, key_node: yaml.Node, value: yaml.Node, first_line: dict[str, int],
-         problems: Problems) -> str | None:
+def _key(
+    f: Field, key_node: yaml.Node, value: yaml.Node, first_line: dict[str, int], problems: Problems
+) -> str | None:
     line, column = key_node.start_mark.line + 1, key_node.start_mark.column
     if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == TAG + "merge":
-        problems.error(line, f.path, "keys must be plain names "
-                       "(YAML merge keys << and complex keys are not supported)", column)
+        problems.error(
+            line,
+            f.path,
+            "keys must be plain names (YAML merge keys << and complex keys are not supported)",
+            column,
+        )
         return None
     key = str(key_node.value)
     if key in first_line:
@@ -192,8 +198,7 @@ def _key(f: Field, key_node: yaml.Node, value: yaml.Node, first_line: dict[str, 
     return key
 
 
-def _unknown(f: Field, known: Collection[str], hints: Mapping[str, str],
-             problems: Problems) -> str:
+def _unknown(f: Field, known: Collection[str], hints: Mapping[str, str], problems: Problems) -> str:
     """Report an unknown key; the known key it was probably meant as, else ``""``."""
     key = f.path.rsplit(".", 1)[-1]
     guess = suggest(key, known) or hints.get(key) or hints.get(suggest(key, hints) or "")

@@ -40,8 +40,9 @@ class Reader:
     def warn(self, f: Field, problem: str) -> None:
         self.problems.warn(f.value_line, f.path, problem, f.column)
 
-    def section(self, f: Field, known: Collection[str] | None,
-                hints: Mapping[str, str] | None = None) -> Section | None:
+    def section(
+        self, f: Field, known: Collection[str] | None, hints: Mapping[str, str] | None = None
+    ) -> Section | None:
         """A mapping; with ``known``, other keys are errors (with a did-you-mean)."""
         return section(f, self.problems, known, hints or {})
 
@@ -83,8 +84,11 @@ class Reader:
             if _ENV_NAME.fullmatch(name):
                 self.error(f, f"environment variable {name} is not set")
             else:
-                self.error(f, f"{self._subject(f, secret)} has a bad ${{...}} reference "
-                           "(${NAME} with letters, digits, _; $${ for a literal ${)")
+                self.error(
+                    f,
+                    f"{self._subject(f, secret)} has a bad ${{...}} reference "
+                    "(${NAME} with letters, digits, _; $${ for a literal ${)",
+                )
         return None if missing else resolved
 
     def _substitute(self, match: re.Match[str], missing: list[str]) -> str:
@@ -169,8 +173,9 @@ class Reader:
             self.error(f, f"{self.shown(f)} {rule}")
         return value
 
-    def duration(self, f: Field | None, default: int | None = None,
-                 positive: bool = False) -> int | None:
+    def duration(
+        self, f: Field | None, default: int | None = None, positive: bool = False
+    ) -> int | None:
         """Seconds; ``positive`` refuses 0."""
         if f is None:
             return default

@@ -52,8 +52,11 @@ HINTS = {
     **{key: f"limits.{key}" for key in LIMITS},
     **{key: f"log.{key}" for key in LOG},
     **{key: f"timeouts.{key}" for key in TIMEOUTS if key != "upstream"},
-    "secret": "session.secrets", "sign_in": "login.url", "pages": "login.url",
-    "callback_url": "login.callback_param", "cookie_name": "session.cookie",
+    "secret": "session.secrets",
+    "sign_in": "login.url",
+    "pages": "login.url",
+    "callback_url": "login.callback_param",
+    "cookie_name": "session.cookie",
 }
 
 
@@ -113,8 +116,11 @@ def _secret(r: Reader, f: Field, *, demo: bool) -> str | None:
         r.error(f, "the public demo secret is refused outside the demo (demo: true)")
         return None
     if len(value) < MIN_SECRET_LENGTH:
-        r.warn(f, f"the secret is shorter than {MIN_SECRET_LENGTH} characters; "
-                  "use a long random one (openssl rand -base64 32)")
+        r.warn(
+            f,
+            f"the secret is shorter than {MIN_SECRET_LENGTH} characters; "
+            "use a long random one (openssl rand -base64 32)",
+        )
     return value
 
 
@@ -149,12 +155,18 @@ def _policy(r: Reader, name: str, f: Field) -> Policy | None:
     if max_age is None or valid_name is None or (update_f and update_age is None):
         return None
     if update_f and update_age is not None and update_age >= max_age:
-        r.error(update_f, f"{r.shown(update_f)} must be shorter than max_age "
-                f"({format_duration(max_age)}); omit update_age for a static session")
+        r.error(
+            update_f,
+            f"{r.shown(update_f)} must be shorter than max_age "
+            f"({format_duration(max_age)}); omit update_age for a static session",
+        )
         return None
     if max_f and absolute is not None and max_age > absolute:
-        r.warn(max_f, f"{r.shown(max_f)} is longer than absolute_max_age "
-               f"({format_duration(absolute)}); the hard cap ends every session first")
+        r.warn(
+            max_f,
+            f"{r.shown(max_f)} is longer than absolute_max_age "
+            f"({format_duration(absolute)}); the hard cap ends every session first",
+        )
     if absolute_f and absolute is None:
         return None
     return Policy(valid_name, max_age, update_age, absolute)
@@ -171,8 +183,9 @@ def routes(r: Reader, f: Field | None, upstream: Upstream | None) -> list[RouteE
     return [_route(r, index, item, upstream, first) for index, item in enumerate(items)]
 
 
-def _route(r: Reader, index: int, f: Field, default: Upstream | None,
-           first: dict[str, int]) -> RouteEntry | None:
+def _route(
+    r: Reader, index: int, f: Field, default: Upstream | None, first: dict[str, int]
+) -> RouteEntry | None:
     s = r.section(f, ROUTE, HINTS)
     if s is None:
         return None
@@ -231,9 +244,13 @@ def identity_headers(r: Reader, f: Field | None) -> tuple[tuple[str, str], ...] 
         claim = r.parse(item, validate.claim_path)
         key = validate.fold_header(name)
         if key in folded:
-            r.problems.error(item.line, item.path, f"{display(name)} is the same header as "
-                             f"{folded[key]} to a backend (case, _ and - are folded)",
-                             item.key_column)
+            r.problems.error(
+                item.line,
+                item.path,
+                f"{display(name)} is the same header as "
+                f"{folded[key]} to a backend (case, _ and - are folded)",
+                item.key_column,
+            )
             header = None
         folded.setdefault(key, name)
         if header is not None and claim is not None:
@@ -285,5 +302,7 @@ def log(r: Reader, f: Field | None) -> LogSettings | None:
     fmt = r.choice(s.get("format"), FORMATS, "json")
     if level is None or fmt is None:
         return None
-    return LogSettings(cast(Literal["debug", "info", "warning", "error"], level),
-                       cast(Literal["json", "text"], fmt))
+    return LogSettings(
+        cast(Literal["debug", "info", "warning", "error"], level),
+        cast(Literal["json", "text"], fmt),
+    )

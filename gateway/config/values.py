@@ -28,12 +28,31 @@ RESERVED_LABELS = frozenset({"none", "_gateway"})
 
 # Headers that carry the transport or the forwarding chain: an identity header with one of
 # these names would corrupt the request, or be removed from every request as a client copy.
-MANAGED_HEADERS = frozenset({
-    "host", "cookie", "set-cookie", "content-length", "content-type", "transfer-encoding",
-    "connection", "upgrade", "te", "trailer", "keep-alive", "proxy-connection",
-    "proxy-authorization", "proxy-authenticate", "forwarded", "x-forwarded-for",
-    "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-real-ip", "x-request-id",
-})
+MANAGED_HEADERS = frozenset(
+    {
+        "host",
+        "cookie",
+        "set-cookie",
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "connection",
+        "upgrade",
+        "te",
+        "trailer",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authorization",
+        "proxy-authenticate",
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-forwarded-port",
+        "x-real-ip",
+        "x-request-id",
+    }
+)
 
 
 def address(text: str) -> Address:
@@ -149,8 +168,10 @@ def cookie_name(text: str) -> str:
     if not _TOKEN.fullmatch(text):
         raise ValueError("is not a valid cookie name")
     if text.lower().startswith(("__secure-", "__host-")):
-        raise ValueError("must be the base name without __Secure-/__Host- "
-                         "(the __Secure- variant is read and written automatically)")
+        raise ValueError(
+            "must be the base name without __Secure-/__Host- "
+            "(the __Secure- variant is read and written automatically)"
+        )
     if _CHUNK_SUFFIX.fullmatch(text):
         raise ValueError("must be the base name without a chunk suffix (.0, .1, ...)")
     return text

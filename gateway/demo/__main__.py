@@ -30,9 +30,17 @@ async def main(config: GatewayConfig, path: str) -> None:
     await runner.setup()
     await web.TCPSite(runner, config.upstream.host, config.upstream.port).start()
     admin, general = config.policy("admin"), config.policy("general")
-    print(BANNER.format(listen=config.listen, metrics=config.metrics_listen,
-                        admin_update=admin.update_age, admin_max=admin.max_age,
-                        general_max=general.max_age), file=sys.stderr, flush=True)
+    print(
+        BANNER.format(
+            listen=config.listen,
+            metrics=config.metrics_listen,
+            admin_update=admin.update_age,
+            admin_max=admin.max_age,
+            general_max=general.max_age,
+        ),
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         await run_gateway(config, path=path)  # edits to the file reload, as in production
     finally:

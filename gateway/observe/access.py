@@ -35,8 +35,9 @@ _access = logging.getLogger(ACCESS_LOGGER)
 _SAFE_TEXT = re.compile(r"[!#-\[\]-~]+")  # printable ASCII without space, quote, backslash
 
 
-def log_access(exchange: Exchange, method: str, target: str, status: int, seconds: float,
-               sent: int) -> None:
+def log_access(
+    exchange: Exchange, method: str, target: str, status: int, seconds: float, sent: int
+) -> None:
     """One access line for a finished request (``target`` is the raw request target; only
     its path is logged), made with the others of its loop turn when the turn ends. Costs
     one check when the access log is off."""
@@ -67,8 +68,16 @@ class AccessRecord(logging.LogRecord):
     :data:`_RECORD_DEFAULTS`, so every attribute a foreign formatter or handler reads is in the
     record's ``__dict__``. ``created`` is when the request arrived."""
 
-    def __init__(self, exchange: Exchange, method: str, target: str, status: int,
-                 seconds: float, sent: int, debug: bool) -> None:
+    def __init__(
+        self,
+        exchange: Exchange,
+        method: str,
+        target: str,
+        status: int,
+        seconds: float,
+        sent: int,
+        debug: bool,
+    ) -> None:
         self.__dict__.update(_RECORD_DEFAULTS)
         self.exchange, self.method, self.target = exchange, method, target
         self.status, self.seconds, self.sent, self.debug = status, seconds, sent, debug
@@ -79,18 +88,33 @@ class AccessRecord(logging.LogRecord):
 
 
 _RECORD_DEFAULTS: dict[str, Any] = {
-    "name": ACCESS_LOGGER, "msg": "access", "args": (), "levelno": logging.INFO,
-    "levelname": "INFO", "pathname": "", "filename": "", "module": "", "lineno": 0,
-    "funcName": "", "exc_info": None, "exc_text": None, "stack_info": None,
-    "relativeCreated": 0.0, "thread": None, "threadName": None, "process": None,
-    "processName": None, "taskName": None,
+    "name": ACCESS_LOGGER,
+    "msg": "access",
+    "args": (),
+    "levelno": logging.INFO,
+    "levelname": "INFO",
+    "pathname": "",
+    "filename": "",
+    "module": "",
+    "lineno": 0,
+    "funcName": "",
+    "exc_info": None,
+    "exc_text": None,
+    "stack_info": None,
+    "relativeCreated": 0.0,
+    "thread": None,
+    "threadName": None,
+    "process": None,
+    "processName": None,
+    "taskName": None,
 }
 
 
 _ACCESS_JSON = (
     '{"time":"%s","level":"info","logger":"gateway.access","request_id":%s,"method":%s,'
     '"route":%s,"path":%s,"client_ip":%s,"status":%d,"decision":%s,"reason":%s,"policy":%s,'
-    '"sub":%s,"duration_s":%.6f,"upstream_s":%s,"bytes":%d%s}')
+    '"sub":%s,"duration_s":%.6f,"upstream_s":%s,"bytes":%d%s}'
+)
 
 
 def access_json(record: AccessRecord, stamp: str) -> str:
@@ -99,14 +123,28 @@ def access_json(record: AccessRecord, stamp: str) -> str:
     upstream = "null" if x.upstream_seconds is None else f"{x.upstream_seconds:.6f}"
     debug = ',"debug":' + json.dumps(why(x)) if record.debug else ""
     return _ACCESS_JSON % (
-        stamp, quote(x.request_id), quote(record.method), quote(x.route),
-        quote(log_path(record.target)), quote(x.view.client_ip), record.status,
-        _json_or_null(decision), _json_or_null(reason), _json_or_null(policy),
-        _json_or_null(subject(x)), record.seconds, upstream, record.sent, debug)
+        stamp,
+        quote(x.request_id),
+        quote(record.method),
+        quote(x.route),
+        quote(log_path(record.target)),
+        quote(x.view.client_ip),
+        record.status,
+        _json_or_null(decision),
+        _json_or_null(reason),
+        _json_or_null(policy),
+        _json_or_null(subject(x)),
+        record.seconds,
+        upstream,
+        record.sent,
+        debug,
+    )
 
 
-_ACCESS_TEXT = ("%s %s %d decision=%s reason=%s route=%s policy=%s sub=%s ip=%s id=%s "
-                "duration=%.3fms upstream=%s bytes=%d")
+_ACCESS_TEXT = (
+    "%s %s %d decision=%s reason=%s route=%s policy=%s sub=%s ip=%s id=%s "
+    "duration=%.3fms upstream=%s bytes=%d"
+)
 
 
 def access_text(record: AccessRecord) -> str:
@@ -115,10 +153,20 @@ def access_text(record: AccessRecord) -> str:
     decision, reason, policy = outcome(x)
     upstream = "-" if x.upstream_seconds is None else f"{x.upstream_seconds * 1000:.3f}ms"
     line = _ACCESS_TEXT % (
-        _text(record.method), _text(log_path(record.target)), record.status, _text(decision),
-        _text(reason), _text(x.route), _text(policy), _text(subject(x)),
-        _text(x.view.client_ip), _text(x.request_id), record.seconds * 1000, upstream,
-        record.sent)
+        _text(record.method),
+        _text(log_path(record.target)),
+        record.status,
+        _text(decision),
+        _text(reason),
+        _text(x.route),
+        _text(policy),
+        _text(subject(x)),
+        _text(x.view.client_ip),
+        _text(x.request_id),
+        record.seconds * 1000,
+        upstream,
+        record.sent,
+    )
     if record.debug:
         line += "".join(f" {key}={_text(_plain(value))}" for key, value in why(x).items())
     return line
@@ -169,15 +217,21 @@ def why(exchange: Exchange) -> dict[str, Any]:
     if decision.session is not None:
         claims = decision.session.claims
         iat = number(claims.get("iat"))
-        out.update(iat=_num(iat), exp=_num(number(claims.get("exp"))),
-                   auth_time=_num(number(claims.get("auth_time"))),
-                   age_s=None if iat is None else _num(exchange.now - iat),
-                   secret_index=decision.session.secret_index,
-                   clock_skew=config.session.clock_skew)
+        out.update(
+            iat=_num(iat),
+            exp=_num(number(claims.get("exp"))),
+            auth_time=_num(number(claims.get("auth_time"))),
+            age_s=None if iat is None else _num(exchange.now - iat),
+            secret_index=decision.session.secret_index,
+            clock_skew=config.session.clock_skew,
+        )
     if decision.policy is not None:
         policy = decision.policy
-        out.update(max_age=policy.max_age, update_age=policy.update_age,
-                   absolute_max_age=policy.absolute_max_age)
+        out.update(
+            max_age=policy.max_age,
+            update_age=policy.update_age,
+            absolute_max_age=policy.absolute_max_age,
+        )
     roles = next((r.roles for r in config.routes if r.name == exchange.route), None)
     if roles is not None:
         out["route_roles"] = ",".join(roles)

@@ -19,8 +19,12 @@ from gateway.config.model import LogSettings
 from gateway.observe.access import AccessRecord, access_json, access_text
 from gateway.observe.turns import TurnBatch
 
-LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-          "error": logging.ERROR}
+LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 PIPE_BUF = 4096  # POSIX: a pipe write up to this size is never split or interleaved
 # Characters that could break or disguise a text line: C0/C1 controls, DEL, line and
 # paragraph separators, bidi overrides, lone surrogates (unwritable as UTF-8).
@@ -132,8 +136,10 @@ class JsonFormatter(_Formatter):
             return access_json(record, stamp)
         exception = self.exception(record)
         extra = "" if exception is None else ',"exception":' + quote(exception)
-        return (f'{{"time":"{stamp}","level":{quote(record.levelname.lower())},'
-                f'"logger":{quote(record.name)},"message":{quote(record.getMessage())}{extra}}}')
+        return (
+            f'{{"time":"{stamp}","level":{quote(record.levelname.lower())},'
+            f'"logger":{quote(record.name)},"message":{quote(record.getMessage())}{extra}}}'
+        )
 
 
 class TextFormatter(_Formatter):
@@ -153,5 +159,3 @@ class TextFormatter(_Formatter):
 def _escape_char(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-

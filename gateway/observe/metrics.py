@@ -27,11 +27,27 @@ _DONE: Final = 1
 _DECISION: Final = 2
 _UPSTREAM: Final = 3
 
-METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT",
-                     "TRACE"})
+METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"}
+)
 # Session ages from a minute to weeks: shows where a policy change would cut.
-AGE_BUCKETS = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800, 345600,
-               604800, 1209600, 2592000)
+AGE_BUCKETS = (
+    60,
+    300,
+    900,
+    1800,
+    3600,
+    7200,
+    14400,
+    28800,
+    43200,
+    86400,
+    172800,
+    345600,
+    604800,
+    1209600,
+    2592000,
+)
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
@@ -49,15 +65,20 @@ class ConfigMetrics:
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.reloads = Counter("gateway_config_reloads_total", "Config reloads.", ["result"],
-                               registry=registry)
+        self.reloads = Counter(
+            "gateway_config_reloads_total", "Config reloads.", ["result"], registry=registry
+        )
         for result in ("success", "failure"):  # both exported from the start: rate() works
             self.reloads.labels(result)
-        self.last_reload = Gauge("gateway_config_last_reload_success_timestamp_seconds",
-                                 "When the config last loaded.", registry=registry)
+        self.last_reload = Gauge(
+            "gateway_config_last_reload_success_timestamp_seconds",
+            "When the config last loaded.",
+            registry=registry,
+        )
         self.build_info = Gauge("gateway_build_info", "Version.", ["version"], registry=registry)
-        self.config_info = Gauge("gateway_config_info", "Loaded config.", ["sha256"],
-                                 registry=registry)
+        self.config_info = Gauge(
+            "gateway_config_info", "Loaded config.", ["sha256"], registry=registry
+        )
         self.build_info.labels(version=__version__).set(1)
 
     def loaded(self, sha256: str, now: float) -> None:
@@ -85,27 +106,59 @@ class GatewayMetrics:
         self._upstream_children: dict[str, Any] = {}
         self._inflight = 0
         self._batch: TurnBatch[tuple[Any, ...]] = TurnBatch(self._record)
-        self.requests = Counter("gateway_requests_total", "Requests answered.",
-                                ["route", "method", "code"], registry=registry)
-        self.duration = Histogram("gateway_request_duration_seconds", "Time to answer.",
-                                  ["route"], buckets=LATENCY_BUCKETS, registry=registry)
-        self.decisions = Counter("gateway_auth_decisions_total", "One auth decision a request.",
-                                 ["route", "policy", "decision"], registry=registry)
-        self.refreshes = Counter("gateway_session_refreshes_total", "Session cookies renewed.",
-                                 ["policy"], registry=registry)
-        self.session_age = Histogram("gateway_session_age_seconds",
-                                     "now - iat of every decoded session.", ["policy"],
-                                     buckets=AGE_BUCKETS, registry=registry)
-        self.upstream_duration = Histogram("gateway_upstream_duration_seconds",
-                                           "Time to the upstream's response headers.",
-                                           ["upstream"], buckets=LATENCY_BUCKETS,
-                                           registry=registry)
-        self.upstream_errors = Counter("gateway_upstream_errors_total", "Upstream failures.",
-                                       ["upstream", "reason"], registry=registry)
+        self.requests = Counter(
+            "gateway_requests_total",
+            "Requests answered.",
+            ["route", "method", "code"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "gateway_request_duration_seconds",
+            "Time to answer.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.decisions = Counter(
+            "gateway_auth_decisions_total",
+            "One auth decision a request.",
+            ["route", "policy", "decision"],
+            registry=registry,
+        )
+        self.refreshes = Counter(
+            "gateway_session_refreshes_total",
+            "Session cookies renewed.",
+            ["policy"],
+            registry=registry,
+        )
+        self.session_age = Histogram(
+            "gateway_session_age_seconds",
+            "now - iat of every decoded session.",
+            ["policy"],
+            buckets=AGE_BUCKETS,
+            registry=registry,
+        )
+        self.upstream_duration = Histogram(
+            "gateway_upstream_duration_seconds",
+            "Time to the upstream's response headers.",
+            ["upstream"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.upstream_errors = Counter(
+            "gateway_upstream_errors_total",
+            "Upstream failures.",
+            ["upstream", "reason"],
+            registry=registry,
+        )
         # livesum: with --workers, the sum over the live workers (a dead one's last value
         # would otherwise count for ever).
-        self.inflight = Gauge("gateway_inflight_requests", "Requests being answered.",
-                              registry=registry, multiprocess_mode="livesum")
+        self.inflight = Gauge(
+            "gateway_inflight_requests",
+            "Requests being answered.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
         self.config_metrics = ConfigMetrics(registry) if config_metrics else None
 
     def config_loaded(self, sha256: str, now: float) -> None:
@@ -160,7 +213,8 @@ class GatewayMetrics:
             children = self._decision_children[key] = (
                 self.decisions.labels(*key),
                 self.session_age.labels(policy) if per_policy else None,
-                self.refreshes.labels(policy) if per_policy else None)
+                self.refreshes.labels(policy) if per_policy else None,
+            )
         tally.inc(children[0])
         iat = number(decision.session.claims.get("iat")) if decision.session else None
         if children[1] is not None and iat is not None:
@@ -173,7 +227,9 @@ class GatewayMetrics:
         children = self._done_children.get(key)
         if children is None:
             children = self._done_children[key] = (
-                self.requests.labels(route, key[1], str(status)), self.duration.labels(route))
+                self.requests.labels(route, key[1], str(status)),
+                self.duration.labels(route),
+            )
         tally.inc(children[0])
         tally.observe(children[1], seconds)
 

@@ -39,8 +39,12 @@ class TurnBatch(Generic[T]):
     def add(self, item: T) -> None:
         self._items.append(item)
         loop = self._loop
-        if (loop is None or not loop.is_running() or loop.is_closed()
-                or threading.get_ident() != self._thread):
+        if (
+            loop is None
+            or not loop.is_running()
+            or loop.is_closed()
+            or threading.get_ident() != self._thread
+        ):
             self._schedule()
 
     def flush(self) -> None:

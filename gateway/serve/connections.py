@@ -43,8 +43,9 @@ class HeaderDeadlineHandler(RequestHandler):
         elif not self._in_request:
             self._arm()
 
-    def log_access(self, request: BaseRequest, response: web.StreamResponse,
-                   time: float | None) -> None:
+    def log_access(
+        self, request: BaseRequest, response: web.StreamResponse, time: float | None
+    ) -> None:
         super().log_access(request, response, time)
         self._in_request = False  # the next byte starts the next request's headers
 
@@ -52,17 +53,22 @@ class HeaderDeadlineHandler(RequestHandler):
         self._disarm()
         super().connection_lost(exc)
 
-    def handle_error(self, request: BaseRequest, status: int = 500,
-                     exc: BaseException | None = None,
-                     message: str | None = None) -> web.StreamResponse:
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
         """aiohttp's own answer to a malformed request quotes the offending bytes (a cookie
         line, a token) in the body and logs them with a traceback: answer with the status
         alone, and log one line that names the error, not the bytes."""
         if status >= 500:
             self.log_exception("Error handling request", exc_info=exc)
         else:
-            self.logger.info("refused a malformed request (%d %s)", status,
-                             type(exc).__name__ if exc else "")
+            self.logger.info(
+                "refused a malformed request (%d %s)", status, type(exc).__name__ if exc else ""
+            )
         if request.writer.output_size > 0:
             raise ConnectionError("the response is under way; the connection is dropped")
         response = web.Response(status=status, text=f"{status} {HTTPStatus(status).phrase}\n")
@@ -95,8 +101,9 @@ class _GuardedServer(Server):
         return handler
 
 
-def guarded_runner(handler: Any, *, header_timeout: float, shutdown_timeout: float,
-                   **kwargs: Any) -> web.ServerRunner:
+def guarded_runner(
+    handler: Any, *, header_timeout: float, shutdown_timeout: float, **kwargs: Any
+) -> web.ServerRunner:
     """A runner for aiohttp's low-level server whose connections have a header deadline;
     ``kwargs`` go to the server (``handler_cancellation``) and each connection's
     ``RequestHandler`` (``access_log``, field limits). Call inside the running loop."""

@@ -38,15 +38,20 @@ class Gateway:
         await self.context.runtime.close()
 
 
-def build_gateway(config: GatewayConfig, *, registry: CollectorRegistry | None = None,
-                  clock: Clock = time.time, config_metrics: bool = True) -> Gateway:
+def build_gateway(
+    config: GatewayConfig,
+    *,
+    registry: CollectorRegistry | None = None,
+    clock: Clock = time.time,
+    config_metrics: bool = True,
+) -> Gateway:
     """``config_metrics=False`` in a ``--workers`` worker, whose supervisor reports the config."""
-    metrics = GatewayMetrics(registry if registry is not None else CollectorRegistry(),
-                             config_metrics=config_metrics)
+    metrics = GatewayMetrics(
+        registry if registry is not None else CollectorRegistry(), config_metrics=config_metrics
+    )
     metrics.config_loaded(config.sha256, clock())
     context = GatewayContext(Runtime(config), metrics, clock)
-    options = {"max_field_size": config.limits.max_header_bytes,
-               "max_line_size": MAX_REQUEST_LINE}
+    options = {"max_field_size": config.limits.max_header_bytes, "max_line_size": MAX_REQUEST_LINE}
     return Gateway(context, serving(context), options)
 
 

@@ -111,8 +111,9 @@ def build_admin_app(readiness: Readiness, registry: CollectorRegistry) -> web.Ap
     return app
 
 
-async def start_admin(readiness: Readiness, registry: CollectorRegistry,
-                      address: Address) -> web.AppRunner:
+async def start_admin(
+    readiness: Readiness, registry: CollectorRegistry, address: Address
+) -> web.AppRunner:
     """Serve the admin app on ``address``; the caller cleans the runner up last, so metrics
     and a failing ``/readyz`` stay visible while the proxied port drains."""
     runner = web.AppRunner(build_admin_app(readiness, registry), access_log=None)

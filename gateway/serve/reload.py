@@ -58,27 +58,47 @@ def keep_bound_settings(new: GatewayConfig, running: GatewayConfig) -> GatewayCo
     process listens on, and the header limit and header deadline its HTTP server was built
     with (each change logged)."""
     limits, timeouts = running.limits, running.timeouts
-    kept = replace(new, listen=running.listen, metrics_listen=running.metrics_listen,
-                   limits=replace(new.limits, max_header_bytes=limits.max_header_bytes),
-                   timeouts=replace(new.timeouts, client_header=timeouts.client_header))
+    kept = replace(
+        new,
+        listen=running.listen,
+        metrics_listen=running.metrics_listen,
+        limits=replace(new.limits, max_header_bytes=limits.max_header_bytes),
+        timeouts=replace(new.timeouts, client_header=timeouts.client_header),
+    )
     for key, old, wanted in (
         ("listen", running.listen, new.listen),
         ("metrics_listen", running.metrics_listen, new.metrics_listen),
         ("limits.max_header_bytes", limits.max_header_bytes, new.limits.max_header_bytes),
-        ("timeouts.client_header", f"{timeouts.client_header:g}s",
-         f"{new.timeouts.client_header:g}s"),
+        (
+            "timeouts.client_header",
+            f"{timeouts.client_header:g}s",
+            f"{new.timeouts.client_header:g}s",
+        ),
     ):
         if old != wanted:
-            log.warning("%s: %s: changing %s to %s needs a restart; keeping %s",
-                        new.source, key, old, wanted, old)
+            log.warning(
+                "%s: %s: changing %s to %s needs a restart; keeping %s",
+                new.source,
+                key,
+                old,
+                wanted,
+                old,
+            )
     return kept
 
 
 class Reloader:
     """Loads ``path`` again and, when it is valid and new, passes it to ``apply``."""
 
-    def __init__(self, path: str, config: GatewayConfig, apply: Apply,
-                 metrics: ConfigMetrics, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: str,
+        config: GatewayConfig,
+        apply: Apply,
+        metrics: ConfigMetrics,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.path, self.config, self._apply = path, config, apply
         self._metrics, self._clock = metrics, clock
         # The file may have changed since ``config`` was read from it: then the first poll
@@ -106,8 +126,12 @@ class Reloader:
             self._failed(exc)
             return False
         if config.sha256 == self.config.sha256:
-            log.log(logging.INFO if forced else logging.DEBUG, "%s: unchanged (sha256 %s)",
-                    self.path, config.sha256[:12])
+            log.log(
+                logging.INFO if forced else logging.DEBUG,
+                "%s: unchanged (sha256 %s)",
+                self.path,
+                config.sha256[:12],
+            )
             if forced:
                 self._metrics.reloaded(config.sha256, self._clock())
             return forced
@@ -122,8 +146,9 @@ class Reloader:
 
     def _failed(self, exc: ConfigError) -> None:
         self._metrics.reload_failed()
-        log.error("%s: reload refused, still serving sha256 %s:", self.path,
-                  self.config.sha256[:12])
+        log.error(
+            "%s: reload refused, still serving sha256 %s:", self.path, self.config.sha256[:12]
+        )
         for line in exc.errors:
             log.error("%s", line)
 

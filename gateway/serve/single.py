@@ -45,8 +45,9 @@ class StartupError(Exception):
     """The gateway cannot start (an address is taken): one line for the operator."""
 
 
-def serve(config_path: str, *, workers: int = 1, debug: bool = False,
-          supervised: bool = False) -> int:
+def serve(
+    config_path: str, *, workers: int = 1, debug: bool = False, supervised: bool = False
+) -> int:
     """Load the config and serve until stopped. Exit code 0 after a clean stop, 2 for a bad
     file (every problem printed), 1 when the gateway cannot start. ``supervised`` runs even
     one worker under the supervisor (the benchmark prices multiprocess metrics with it)."""
@@ -128,14 +129,20 @@ class ProxyServer:
         self.runner, self.gateway = runner, gateway
 
     @classmethod
-    async def start(cls, gateway: Gateway, address: Address, *,
-                    reuse_port: bool = False) -> ProxyServer:
+    async def start(
+        cls, gateway: Gateway, address: Address, *, reuse_port: bool = False
+    ) -> ProxyServer:
         timeouts = gateway.context.runtime.active.config.timeouts
         # handler_cancellation: a client that leaves while the upstream thinks frees the
         # upstream connection at once instead of when the upstream answers.
-        runner = guarded_runner(gateway.handler, header_timeout=timeouts.client_header,
-                                shutdown_timeout=FINAL_WRITE_SECONDS, access_log=None,
-                                handler_cancellation=True, **gateway.server_options)
+        runner = guarded_runner(
+            gateway.handler,
+            header_timeout=timeouts.client_header,
+            shutdown_timeout=FINAL_WRITE_SECONDS,
+            access_log=None,
+            handler_cancellation=True,
+            **gateway.server_options,
+        )
         await runner.setup()
         try:
             await web.TCPSite(runner, address.host, address.port, reuse_port=reuse_port).start()
@@ -181,8 +188,13 @@ async def first_of(timeout: float, *waits: Awaitable[Any]) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def run_gateway(config: GatewayConfig, *, stop: asyncio.Event | None = None,
-                      path: str | None = None, debug: bool = False) -> None:
+async def run_gateway(
+    config: GatewayConfig,
+    *,
+    stop: asyncio.Event | None = None,
+    path: str | None = None,
+    debug: bool = False,
+) -> None:
     """Serve ``config`` in this process until SIGTERM/SIGINT (or ``stop`` is set); reload
     from ``path`` on SIGHUP and when it changes (no ``path``: no reloads)."""
     registry = CollectorRegistry()
@@ -206,8 +218,12 @@ async def run_gateway(config: GatewayConfig, *, stop: asyncio.Event | None = Non
         tasks.append(asyncio.create_task(_relay(stop, stopper)))
     if path is not None:
         tasks.append(asyncio.create_task(_reloads(path, context, readiness, debug)))
-    log.info("listening on http://%s, metrics on http://%s/metrics (pid %d)", config.listen,
-             config.metrics_listen, os.getpid())
+    log.info(
+        "listening on http://%s, metrics on http://%s/metrics (pid %d)",
+        config.listen,
+        config.metrics_listen,
+        os.getpid(),
+    )
     # Everything built so far lives as long as the process: out of the collector's sight, so
     # that its full collections do not walk it again and again (~30 us of CPU a request).
     gc.freeze()
@@ -228,8 +244,7 @@ async def _relay(stop: asyncio.Event, stopper: Stopper) -> None:
     stopper()
 
 
-async def _reloads(path: str, context: GatewayContext, readiness: Readiness,
-                   debug: bool) -> None:
+async def _reloads(path: str, context: GatewayContext, readiness: Readiness, debug: bool) -> None:
     """Reload on SIGHUP and on file change until cancelled."""
     metrics = context.metrics.config_metrics
     assert metrics is not None  # build_gateway made them: this process loads the config
@@ -261,4 +276,3 @@ async def watch_with_sighup(reloader: Reloader) -> None:
         signal.signal(signal.SIGHUP, signal.SIG_IGN)  # while stopping: not a reason to die
         for task in pending:
             task.cancel()
-

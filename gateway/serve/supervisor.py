@@ -121,8 +121,9 @@ class Worker:
     async def wait_for(self, sha256: str | None) -> bool:
         """Until it serves (``None``) or confirmed ``sha256``; False if it died first."""
         async with self.changed:
-            await self.changed.wait_for(lambda: self.gone or (
-                self.serving if sha256 is None else self.applied == sha256))
+            await self.changed.wait_for(
+                lambda: self.gone or (self.serving if sha256 is None else self.applied == sha256)
+            )
             return not self.gone
 
 
@@ -153,11 +154,18 @@ class Supervisor:
         try:
             await self._start_all()
             reloader = Reloader(path, self.config, self.apply, self.metrics)
-            tasks += [asyncio.create_task(self.readiness.probe()),
-                      asyncio.create_task(watch_with_sighup(reloader)),
-                      *(asyncio.create_task(self._keep(i)) for i in range(self.count))]
-            log.info("supervisor (pid %d): %d workers on http://%s, metrics on http://%s/metrics",
-                     os.getpid(), self.count, self.config.listen, address)
+            tasks += [
+                asyncio.create_task(self.readiness.probe()),
+                asyncio.create_task(watch_with_sighup(reloader)),
+                *(asyncio.create_task(self._keep(i)) for i in range(self.count)),
+            ]
+            log.info(
+                "supervisor (pid %d): %d workers on http://%s, metrics on http://%s/metrics",
+                os.getpid(),
+                self.count,
+                self.config.listen,
+                address,
+            )
             await self.stopper.stop.wait()
         finally:
             for task in tasks:
@@ -180,10 +188,18 @@ class Supervisor:
         ours, theirs = socket.socketpair()
         with theirs:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "gateway.serve.supervisor", "--channel", str(theirs.fileno()),
-                "--index", str(index), *(["--debug"] if self.debug else []),
-                pass_fds=(theirs.fileno(),), stdin=asyncio.subprocess.DEVNULL,
-                env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir})
+                sys.executable,
+                "-m",
+                "gateway.serve.supervisor",
+                "--channel",
+                str(theirs.fileno()),
+                "--index",
+                str(index),
+                *(["--debug"] if self.debug else []),
+                pass_fds=(theirs.fileno(),),
+                stdin=asyncio.subprocess.DEVNULL,
+                env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": self.metrics_dir},
+            )
         reader, writer = await asyncio.open_unix_connection(sock=ours)
         worker = self.workers[index] = Worker(index, process, reader, writer)
         task = asyncio.create_task(worker.follow())
@@ -209,8 +225,13 @@ class Supervisor:
             else:
                 delay, backoff = backoff, min(backoff * 2, BACKOFF_MAX)
             how = f"signal {-code}" if code < 0 else f"code {code}"
-            log.warning("worker %d (pid %d) exited with %s; starting another in %gs",
-                        index, worker.process.pid, how, delay)
+            log.warning(
+                "worker %d (pid %d) exited with %s; starting another in %gs",
+                index,
+                worker.process.pid,
+                how,
+                delay,
+            )
             await first_of(delay, self.stopper.stop.wait())
             if self.stopper.stop.is_set():
                 return
@@ -246,8 +267,9 @@ class Supervisor:
         hurry.cancel()
         for worker in live:
             if worker.process.returncode is None:
-                log.error("worker %d (pid %d) did not stop; killing it", worker.index,
-                          worker.process.pid)
+                log.error(
+                    "worker %d (pid %d) did not stop; killing it", worker.index, worker.process.pid
+                )
                 worker.process.kill()
                 await worker.process.wait()
             self._bury(worker)
@@ -280,7 +302,8 @@ async def _work(channel: socket.socket, index: int, debug: bool) -> int:
     # each, several a request); a worker never forks, so its pid is asked once.
     pid = os.getpid()
     values.ValueClass = values.MultiProcessValue(  # type: ignore[no-untyped-call]
-        process_identifier=lambda: pid)
+        process_identifier=lambda: pid
+    )
     reader, writer = await asyncio.open_unix_connection(sock=channel)
     config = await receive(reader)
     if not isinstance(config, GatewayConfig):
@@ -297,9 +320,15 @@ async def _work(channel: socket.socket, index: int, debug: bool) -> int:
         stopper.uninstall()
 
 
-async def _serve(gateway: Gateway, config: GatewayConfig, index: int,
-                 reader: asyncio.StreamReader, writer: asyncio.StreamWriter, stopper: Stopper,
-                 debug: bool) -> int:
+async def _serve(
+    gateway: Gateway,
+    config: GatewayConfig,
+    index: int,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    stopper: Stopper,
+    debug: bool,
+) -> int:
     try:
         proxy = await ProxyServer.start(gateway, config.listen, reuse_port=True)
     except StartupError as exc:
@@ -308,8 +337,7 @@ async def _serve(gateway: Gateway, config: GatewayConfig, index: int,
     await send(writer, ("serving", config.sha256))
     log.info("worker %d (pid %d) serving on http://%s", index, os.getpid(), config.listen)
     gc.freeze()  # as gateway.server does: the collector stops walking what lives for ever
-    listener = asyncio.create_task(_listen(reader, writer, gateway.context, stopper,
-                                           debug))
+    listener = asyncio.create_task(_listen(reader, writer, gateway.context, stopper, debug))
     await stopper.stop.wait()
     await proxy.drain(stopper.hurry)
     listener.cancel()
@@ -317,8 +345,13 @@ async def _serve(gateway: Gateway, config: GatewayConfig, index: int,
     return 0
 
 
-async def _listen(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                  context: GatewayContext, stopper: Stopper, debug: bool) -> None:
+async def _listen(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    context: GatewayContext,
+    stopper: Stopper,
+    debug: bool,
+) -> None:
     """Apply the configs the supervisor sends; stop when it says hurry or goes away."""
     while (message := await receive(reader)) is not None:
         if message == HURRY:

@@ -36,8 +36,10 @@ IV_BYTES: Final = {GCM: 12, CBC_HS512: 16}
 TAG_BYTES: Final = {GCM: 16, CBC_HS512: 32}
 
 # header..iv.ciphertext.tag: `dir` has an empty encrypted key.
-_COMPACT: Final = re.compile(r"([A-Za-z0-9_-]+)\.\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\."
-                             r"([A-Za-z0-9_-]+)")
+_COMPACT: Final = re.compile(
+    r"([A-Za-z0-9_-]+)\.\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\."
+    r"([A-Za-z0-9_-]+)"
+)
 # The last character of a base64url text of length 4n+2 (4n+3) carries 4 (2) unused bits that
 # encoders write as zero; a decoder ignoring them would let one token have many spellings.
 _CANONICAL_LAST: Final = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
@@ -112,8 +114,11 @@ def seal_fast(plaintext: bytes, header: str, key: ContentKey) -> str:
 def _open_cbc_hs512(sealed: Sealed, key: ContentKey) -> bytes | None:
     """RFC 7518 5.2.2.2: the tag first (encrypt-then-MAC), then decrypt and unpad."""
     expected = _cbc_tag(key, sealed.aad, sealed.iv, sealed.ciphertext)
-    if (not hmac.compare_digest(expected, sealed.tag) or len(sealed.iv) != 16
-            or len(sealed.ciphertext) % 16):
+    if (
+        not hmac.compare_digest(expected, sealed.tag)
+        or len(sealed.iv) != 16
+        or len(sealed.ciphertext) % 16
+    ):
         return None
     assert key.aes is not None
     decryptor = Cipher(key.aes, modes.CBC(sealed.iv)).decryptor()

@@ -44,8 +44,9 @@ class SessionStage:
     def __init__(self, settings: SessionSettings, limits: Limits) -> None:
         self.settings = settings
         # A token can fill every chunk the reader accepts, and no more.
-        self.codec = SessionCodec(settings.flavor, settings.secrets,
-                                  max_token_chars=limits.max_cookie_chunks * 4096)
+        self.codec = SessionCodec(
+            settings.flavor, settings.secrets, max_token_chars=limits.max_cookie_chunks * 4096
+        )
         self.cache = DecodeCache(self.codec, limits.decode_cache_entries)
         self.max_chunks = limits.max_cookie_chunks
         self.chunk_size = CHUNK_SIZE[settings.flavor]
@@ -64,14 +65,17 @@ class SessionStage:
             return found, SessionRead(problem=exc.reason)
         return found, SessionRead(Session(decoded.claims, found.name, decoded.secret_index))
 
-    def renew(self, found: SessionCookie, session: Session, policy: Policy, now: int,
-              secure: bool) -> tuple[str, list[str]]:
+    def renew(
+        self, found: SessionCookie, session: Session, policy: Policy, now: int, secure: bool
+    ) -> tuple[str, list[str]]:
         """The renewed token and its ``Set-Cookie`` headers (stale chunks deleted)."""
         claims = renewed_claims(session, policy, now)
-        token = self.codec.encode(claims, session.cookie_name, now=now,
-                                  max_age=int(claims["exp"]) - now)
-        return token, self._write(session.cookie_name, token, int(claims["exp"]), secure,
-                                  found.present)
+        token = self.codec.encode(
+            claims, session.cookie_name, now=now, max_age=int(claims["exp"]) - now
+        )
+        return token, self._write(
+            session.cookie_name, token, int(claims["exp"]), secure, found.present
+        )
 
     def delete(self, found: SessionCookie, secure: bool) -> list[str]:
         return self.delete_names(found.present, secure)
@@ -84,14 +88,23 @@ class SessionStage:
         size = self.chunk_size
         if len(token) <= size:
             return [(name, token)]
-        return [(f"{name}.{i}", token[at:at + size])
-                for i, at in enumerate(range(0, len(token), size))]
+        return [
+            (f"{name}.{i}", token[at : at + size])
+            for i, at in enumerate(range(0, len(token), size))
+        ]
 
-    def _write(self, name: str, token: str, expires: int, secure: bool,
-               present: Sequence[str]) -> list[str]:
-        return set_session(name, token, expires=expires, secure=secure,
-                           domain=self.settings.cookie_domain, chunk_size=self.chunk_size,
-                           present=present)
+    def _write(
+        self, name: str, token: str, expires: int, secure: bool, present: Sequence[str]
+    ) -> list[str]:
+        return set_session(
+            name,
+            token,
+            expires=expires,
+            secure=secure,
+            domain=self.settings.cookie_domain,
+            chunk_size=self.chunk_size,
+            present=present,
+        )
 
     def app_cookies(self, set_cookies: Sequence[str]) -> list[AppCookie]:
         """The session-family cookies among an upstream response's ``Set-Cookie`` values."""
@@ -102,8 +115,9 @@ class SessionStage:
                 found.append(cookie)
         return found
 
-    def carry_auth_time(self, app: list[AppCookie], session: Session, secure: bool,
-                        now: int) -> list[str] | None:
+    def carry_auth_time(
+        self, app: list[AppCookie], session: Session, secure: bool, now: int
+    ) -> list[str] | None:
         """Re-encrypt the app's new session cookie with the request's ``auth_time`` when the
         app dropped it; None when the app's cookie is fine as it is (or unreadable)."""
         auth_time = session.claims.get("auth_time", session.claims.get("iat"))
@@ -119,8 +133,9 @@ class SessionStage:
         if "auth_time" in claims or claims.get("sub") != session.claims.get("sub"):
             return None  # the app kept it, or this is another user's fresh sign-in
         exp = int(claims["exp"])
-        new = self.codec.encode({**claims, "auth_time": auth_time}, name, now=now,
-                                max_age=exp - now)
+        new = self.codec.encode(
+            {**claims, "auth_time": auth_time}, name, now=now, max_age=exp - now
+        )
         expires = live[0].expires or exp
         return self._write(name, new, expires, secure, [c.name for c in app])
 

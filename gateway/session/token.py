@@ -121,8 +121,10 @@ class SessionCodec:
         Raises :class:`InvalidToken`; never checks expiry."""
         sealed = self._split(token)
         header = self._header(sealed.header)
-        if (len(sealed.iv) != jwe.IV_BYTES[header.enc]
-                or len(sealed.tag) != jwe.TAG_BYTES[header.enc]):
+        if (
+            len(sealed.iv) != jwe.IV_BYTES[header.enc]
+            or len(sealed.tag) != jwe.TAG_BYTES[header.enc]
+        ):
             raise InvalidToken("decrypt")  # jose refuses these before decrypting
         for key in self._keys_to_try(header, cookie_name):
             # An empty plaintext counts as not decrypting, as in jwcrypto (the reference).
@@ -131,9 +133,7 @@ class SessionCodec:
                 return Decoded(_parse_claims(plaintext), key.index)
         raise InvalidToken("decrypt")
 
-    def encode(
-        self, claims: Mapping[str, Any], cookie_name: str, *, now: int, max_age: int
-    ) -> str:
+    def encode(self, claims: Mapping[str, Any], cookie_name: str, *, now: int, max_age: int) -> str:
         """Encrypt ``claims`` as the package would: ``iat = now``, ``exp = now + max_age`` and a
         fresh ``jti`` overwrite any given ones. Raises ValueError if claims are not JSON."""
         payload = dict(claims)
@@ -202,8 +202,9 @@ class SessionCodec:
             info = _V4_INFO
         else:
             info = f"Auth.js Generated Encryption Key ({salt})".encode()
-        raw = HKDF(hashes.SHA256(), jwe.KEY_BYTES[enc], salt=salt.encode(),
-                   info=info).derive(_utf8(secret))
+        raw = HKDF(hashes.SHA256(), jwe.KEY_BYTES[enc], salt=salt.encode(), info=info).derive(
+            _utf8(secret)
+        )
         kid = jwe.thumbprint(raw)
         # Byte for byte what jose writes for each package (JSON.stringify, insertion order).
         if self._flavor == "nextauth-v4":
@@ -289,8 +290,10 @@ def _parse_claims(plaintext: bytes) -> dict[str, Any]:
 
 
 def _is_numeric_date(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and (
-        abs(value) <= _MAX_NUMERIC_DATE
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and (abs(value) <= _MAX_NUMERIC_DATE)
     )
 
 

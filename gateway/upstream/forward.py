@@ -54,9 +54,12 @@ class UpstreamError(Exception):
 
 def is_websocket_upgrade(request: web.BaseRequest) -> bool:
     """A GET asking to switch to the WebSocket protocol (other upgrades are stripped)."""
-    return (request.method == hdrs.METH_GET and hdrs.UPGRADE in request.headers
-            and "websocket" in tokens(request.headers.getall(hdrs.UPGRADE, ()))
-            and "upgrade" in tokens(request.headers.getall(hdrs.CONNECTION, ())))
+    return (
+        request.method == hdrs.METH_GET
+        and hdrs.UPGRADE in request.headers
+        and "websocket" in tokens(request.headers.getall(hdrs.UPGRADE, ()))
+        and "upgrade" in tokens(request.headers.getall(hdrs.CONNECTION, ()))
+    )
 
 
 def _check_target(path_qs: str) -> str:
@@ -127,8 +130,9 @@ class _ClientBody:
             yield chunk
 
 
-def _request_headers(request: web.BaseRequest, headers: CIMultiDict[str],
-                     upstream: Upstream) -> CIMultiDict[str]:
+def _request_headers(
+    request: web.BaseRequest, headers: CIMultiDict[str], upstream: Upstream
+) -> CIMultiDict[str]:
     """``headers`` (changed in place) with the body framing taken from the request itself:
     the client's Content-Length, or chunked (the client sends it) when its body is chunked."""
     # Expect: the gateway's server already answered 100-continue to the client.
@@ -151,8 +155,9 @@ class _ProxyResponse(web.StreamResponse):
     wait for the first body bytes and leave in the same write: one send a response, not two.
     """
 
-    def __init__(self, *, status: int, reason: str | None, headers: CIMultiDict[str],
-                 coalesce: bool) -> None:
+    def __init__(
+        self, *, status: int, reason: str | None, headers: CIMultiDict[str], coalesce: bool
+    ) -> None:
         super().__init__(status=status, reason=reason, headers=headers)
         self._send_headers_immediately = not coalesce
 
@@ -176,11 +181,16 @@ def _client_failed(failure: BaseException) -> web.StreamResponse:
     return response
 
 
-async def forward_http(request: web.BaseRequest, pool: UpstreamPool, upstream: Upstream, *,
-                       path_qs: str, headers: CIMultiDict[str],
-                       before_send: BeforeSend | None = None,
-                       on_error: Callable[[UpstreamError], None] | None = None,
-                       ) -> web.StreamResponse:
+async def forward_http(
+    request: web.BaseRequest,
+    pool: UpstreamPool,
+    upstream: Upstream,
+    *,
+    path_qs: str,
+    headers: CIMultiDict[str],
+    before_send: BeforeSend | None = None,
+    on_error: Callable[[UpstreamError], None] | None = None,
+) -> web.StreamResponse:
     """Send the request to ``upstream`` and stream its answer to the client.
 
     ``headers`` are the prepared upstream request headers (hop-by-hop already stripped,
@@ -191,8 +201,11 @@ async def forward_http(request: web.BaseRequest, pool: UpstreamPool, upstream: U
     target, body = _check_target(path_qs), _ClientBody(request, idle=pool.timeouts.upstream)
     try:
         answer = await pool.connections(upstream).request(
-            request.method, target, _request_headers(request, headers, upstream),
-            body.chunks() if request.body_exists else None)
+            request.method,
+            target,
+            _request_headers(request, headers, upstream),
+            body.chunks() if request.body_exists else None,
+        )
     except Exception as exc:
         if body.failure is not None:
             return _client_failed(body.failure)
@@ -206,13 +219,21 @@ async def forward_http(request: web.BaseRequest, pool: UpstreamPool, upstream: U
         answer.release()  # back to the pool only when read to the end
 
 
-async def _relay(request: web.BaseRequest, answer: Answer, upstream: Upstream,
-                 before_send: BeforeSend | None,
-                 on_error: Callable[[UpstreamError], None] | None) -> web.StreamResponse:
+async def _relay(
+    request: web.BaseRequest,
+    answer: Answer,
+    upstream: Upstream,
+    before_send: BeforeSend | None,
+    on_error: Callable[[UpstreamError], None] | None,
+) -> web.StreamResponse:
     headers = end_to_end(answer.headers)
     body = answer.content
-    response = _ProxyResponse(status=answer.status, reason=answer.reason, headers=headers,
-                              coalesce=body.total_bytes > 0 or body.is_eof())
+    response = _ProxyResponse(
+        status=answer.status,
+        reason=answer.reason,
+        headers=headers,
+        coalesce=body.total_bytes > 0 or body.is_eof(),
+    )
     if before_send is not None:
         before_send(response)
     try:
@@ -229,8 +250,9 @@ async def _relay(request: web.BaseRequest, answer: Answer, upstream: Upstream,
     return response
 
 
-async def _copy_body(answer: Answer, response: web.StreamResponse,
-                     upstream: Upstream) -> UpstreamError | None:
+async def _copy_body(
+    answer: Answer, response: web.StreamResponse, upstream: Upstream
+) -> UpstreamError | None:
     """Stream the body chunk by chunk; the upstream's failure is returned, the client's
     (ConnectionError from a write) raised."""
     while True:
@@ -257,11 +279,17 @@ def _cut(request: web.BaseRequest, response: web.StreamResponse) -> None:
         transport.close()
 
 
-async def forward_websocket(request: web.BaseRequest, pool: UpstreamPool, upstream: Upstream, *,
-                            path_qs: str, headers: CIMultiDict[str],
-                            before_send: BeforeSend | None = None,
-                            close_at: float | None = None,
-                            clock: Clock = time.time) -> web.WebSocketResponse:
+async def forward_websocket(
+    request: web.BaseRequest,
+    pool: UpstreamPool,
+    upstream: Upstream,
+    *,
+    path_qs: str,
+    headers: CIMultiDict[str],
+    before_send: BeforeSend | None = None,
+    close_at: float | None = None,
+    clock: Clock = time.time,
+) -> web.WebSocketResponse:
     """Open the upstream WebSocket first, then accept the client with the subprotocol the
     upstream chose, and relay until either side closes (or ``close_at``: 1008).
 
@@ -271,13 +299,23 @@ async def forward_websocket(request: web.BaseRequest, pool: UpstreamPool, upstre
     url, offered = _url(upstream, path_qs), offered_protocols(request)
     try:
         upstream_ws = await pool.session(upstream).ws_connect(
-            url, headers=handshake_headers(headers), protocols=offered,
-            autoclose=False, autoping=False)
+            url,
+            headers=handshake_headers(headers),
+            protocols=offered,
+            autoclose=False,
+            autoping=False,
+        )
     except Exception as exc:
         _reraise(exc, upstream)
     try:
-        return await accept_and_relay(request, upstream_ws, protocol=upstream_ws.protocol,
-                                      before_send=before_send, close_at=close_at, clock=clock)
+        return await accept_and_relay(
+            request,
+            upstream_ws,
+            protocol=upstream_ws.protocol,
+            before_send=before_send,
+            close_at=close_at,
+            clock=clock,
+        )
     finally:
         # A no-op once the relay closed it; else the client vanished (handler cancelled).
         await upstream_ws.close(code=WSCloseCode.GOING_AWAY)

@@ -54,9 +54,15 @@ class Answer:
 
     __slots__ = ("_conn", "_done", "_sender", "content", "headers", "reason", "status")
 
-    def __init__(self, conn: _Conn, status: int, reason: str,
-                 headers: CIMultiDictProxy[str], content: StreamReader,
-                 sender: asyncio.Task[None] | None) -> None:
+    def __init__(
+        self,
+        conn: _Conn,
+        status: int,
+        reason: str,
+        headers: CIMultiDictProxy[str],
+        content: StreamReader,
+        sender: asyncio.Task[None] | None,
+    ) -> None:
         self.status, self.reason, self.headers, self.content = status, reason, headers, content
         self._conn, self._sender, self._done = conn, sender, False
 
@@ -65,8 +71,11 @@ class Answer:
             return
         self._done = True
         sender, protocol = self._sender, self._conn.protocol
-        reusable = (self.content.is_eof() and (sender is None or sender.done())
-                    and not protocol.should_close)
+        reusable = (
+            self.content.is_eof()
+            and (sender is None or sender.done())
+            and not protocol.should_close
+        )
         if sender is not None and not sender.done():
             sender.cancel()  # the upstream answered before reading the whole body
         self._conn.pool.put(self._conn) if reusable else protocol.close()
@@ -133,8 +142,15 @@ class Connections:
     (Node's default is 5 s) can close a socket a request is being written to.
     """
 
-    def __init__(self, upstream: Upstream, *, connect_timeout: float, read_timeout: float,
-                 keepalive: float, max_field_size: int) -> None:
+    def __init__(
+        self,
+        upstream: Upstream,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        keepalive: float,
+        max_field_size: int,
+    ) -> None:
         self.upstream = upstream
         self._connect_timeout, self._read_timeout = connect_timeout, read_timeout
         self._keepalive, self._max_field = keepalive, max_field_size
@@ -144,8 +160,9 @@ class Connections:
         # Looked up once: on Python 3.11 each get_running_loop() is a getpid() system call.
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def request(self, method: str, target: str, headers: CIMultiDict[str],
-                      body: AsyncIterator[bytes] | None) -> Answer:
+    async def request(
+        self, method: str, target: str, headers: CIMultiDict[str], body: AsyncIterator[bytes] | None
+    ) -> Answer:
         """Send one request and return once the answer's headers are in. ``headers`` are
         sent as given (Host included); with a body and no Content-Length, it goes chunked."""
         retry = body is None and method in IDEMPOTENT
@@ -206,21 +223,35 @@ class Connections:
         try:
             async with asyncio.timeout(self._connect_timeout):
                 _, protocol = await loop.create_connection(
-                    lambda: _Protocol(loop), upstream.host, upstream.port, ssl=self._ssl,
-                    server_hostname=upstream.host if self._ssl else None)
+                    lambda: _Protocol(loop),
+                    upstream.host,
+                    upstream.port,
+                    ssl=self._ssl,
+                    server_hostname=upstream.host if self._ssl else None,
+                )
         except OSError as exc:  # TimeoutError passes: a connect timeout is a 504
             if isinstance(exc, TimeoutError):
                 raise
             raise ConnectFailed(exc) from None
         return _Conn(self, protocol)
 
-    async def _exchange(self, conn: _Conn, method: str, target: str,
-                        headers: CIMultiDict[str], body: AsyncIterator[bytes] | None) -> Answer:
+    async def _exchange(
+        self,
+        conn: _Conn,
+        method: str,
+        target: str,
+        headers: CIMultiDict[str],
+        body: AsyncIterator[bytes] | None,
+    ) -> Answer:
         protocol = conn.protocol
         protocol.set_response_params(
-            skip_payload=method == hdrs.METH_HEAD, read_until_eof=True, auto_decompress=False,
-            read_timeout=self._read_timeout, max_line_size=self._max_field,
-            max_field_size=self._max_field)
+            skip_payload=method == hdrs.METH_HEAD,
+            read_until_eof=True,
+            auto_decompress=False,
+            read_timeout=self._read_timeout,
+            max_line_size=self._max_field,
+            max_field_size=self._max_field,
+        )
         loop = self._running_loop()
         writer = StreamWriter(protocol, loop)
         if body is not None and hdrs.CONTENT_LENGTH not in headers:
@@ -244,8 +275,9 @@ class Connections:
         return Answer(conn, message.code, message.reason, message.headers, payload, sender)
 
 
-async def _send_body(writer: StreamWriter, body: AsyncIterator[bytes],
-                     protocol: ResponseHandler) -> None:
+async def _send_body(
+    writer: StreamWriter, body: AsyncIterator[bytes], protocol: ResponseHandler
+) -> None:
     """Stream the request body; the read timeout starts once it is all sent (as aiohttp's).
     A failure reading the client aborts the connection, so the upstream never takes a
     truncated body for a whole one, and the waiting reader sees the connection drop."""

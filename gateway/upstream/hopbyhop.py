@@ -15,10 +15,20 @@ from multidict import CIMultiDict, CIMultiDictProxy, MultiMapping
 
 # RFC 9110 7.6.1 plus the usual leftovers (Proxy-Connection, Keep-Alive, HTTP2-Settings).
 # Headers named in `Connection` and every `Proxy-*` header are removed as well.
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
-    "te", "trailer", "transfer-encoding", "upgrade", "http2-settings",
-})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "http2-settings",
+    }
+)
 
 
 def tokens(values: Iterable[str]) -> set[str]:

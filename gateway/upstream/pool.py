@@ -30,7 +30,8 @@ class UpstreamPool:
         self.timeouts = timeouts
         # sock_read bounds the wait for the response headers and every gap between body chunks.
         self._timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=timeouts.connect, sock_read=timeouts.upstream)
+            total=None, sock_connect=timeouts.connect, sock_read=timeouts.upstream
+        )
         self._sessions: dict[Upstream, aiohttp.ClientSession] = {}
         self._connections: dict[Upstream, Connections] = {}
 
@@ -39,9 +40,12 @@ class UpstreamPool:
         connections = self._connections.get(upstream)
         if connections is None:
             connections = self._connections[upstream] = Connections(
-                upstream, connect_timeout=self.timeouts.connect,
-                read_timeout=self.timeouts.upstream, keepalive=KEEPALIVE_SECONDS,
-                max_field_size=MAX_UPSTREAM_FIELD)
+                upstream,
+                connect_timeout=self.timeouts.connect,
+                read_timeout=self.timeouts.upstream,
+                keepalive=KEEPALIVE_SECONDS,
+                max_field_size=MAX_UPSTREAM_FIELD,
+            )
         return connections
 
     def session(self, upstream: Upstream) -> aiohttp.ClientSession:
@@ -55,9 +59,15 @@ class UpstreamPool:
         # limit=0: each upstream connection stands for a client the server already accepted.
         connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS)
         return aiohttp.ClientSession(
-            connector=connector, timeout=self._timeout, cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False, trust_env=False, skip_auto_headers=_AUTO_HEADERS,
-            max_field_size=MAX_UPSTREAM_FIELD, max_line_size=MAX_UPSTREAM_FIELD)
+            connector=connector,
+            timeout=self._timeout,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            trust_env=False,
+            skip_auto_headers=_AUTO_HEADERS,
+            max_field_size=MAX_UPSTREAM_FIELD,
+            max_line_size=MAX_UPSTREAM_FIELD,
+        )
 
     async def close(self) -> None:
         sessions, self._sessions = list(self._sessions.values()), {}

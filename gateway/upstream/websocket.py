@@ -53,16 +53,26 @@ def handshake_headers(headers: CIMultiDict[str]) -> CIMultiDict[str]:
     """The upstream handshake's headers. Its Sec-WebSocket-* headers belong to the upstream
     connection: aiohttp makes its own key, version and protocol list, and extensions
     (compression) are negotiated on each side separately."""
-    return CIMultiDict((name, value) for name, value in headers.items()
-                       if not name.lower().startswith("sec-websocket-"))
+    return CIMultiDict(
+        (name, value)
+        for name, value in headers.items()
+        if not name.lower().startswith("sec-websocket-")
+    )
 
 
-async def accept_and_relay(request: web.BaseRequest, upstream: Socket, *, protocol: str | None,
-                           before_send: BeforeSend | None, close_at: float | None,
-                           clock: Clock) -> web.WebSocketResponse:
+async def accept_and_relay(
+    request: web.BaseRequest,
+    upstream: Socket,
+    *,
+    protocol: str | None,
+    before_send: BeforeSend | None,
+    close_at: float | None,
+    clock: Clock,
+) -> web.WebSocketResponse:
     """Accept the client with ``protocol``, the subprotocol the upstream chose, then relay."""
-    client = web.WebSocketResponse(protocols=(protocol,) if protocol else (),
-                                   autoclose=False, autoping=False)
+    client = web.WebSocketResponse(
+        protocols=(protocol,) if protocol else (), autoclose=False, autoping=False
+    )
     if before_send is not None:
         before_send(client)
     try:
@@ -77,22 +87,26 @@ def _tokens_in_order(values: Iterable[str]) -> list[str]:
     return [token.strip() for value in values for token in value.split(",") if token.strip()]
 
 
-async def bridge(client: Socket, upstream: Socket, *, close_at: float | None = None,
-                 clock: Clock) -> None:
+async def bridge(
+    client: Socket, upstream: Socket, *, close_at: float | None = None, clock: Clock
+) -> None:
     """Pump messages both ways until either side closes (or the session expires)."""
     await _Bridge(client, upstream, close_at, clock).run()
 
 
 class _Bridge:
-    def __init__(self, client: Socket, upstream: Socket, close_at: float | None,
-                 clock: Clock) -> None:
+    def __init__(
+        self, client: Socket, upstream: Socket, close_at: float | None, clock: Clock
+    ) -> None:
         self.client, self.upstream = client, upstream
         self.close_at, self.clock = close_at, clock
         self.timer_fired = False
 
     async def run(self) -> None:
-        pumps = [asyncio.create_task(self._pump(self.client, self.upstream)),
-                 asyncio.create_task(self._pump(self.upstream, self.client))]
+        pumps = [
+            asyncio.create_task(self._pump(self.client, self.upstream)),
+            asyncio.create_task(self._pump(self.upstream, self.client)),
+        ]
         tasks: list[asyncio.Task[None]] = list(pumps)
         if self.close_at is not None:
             tasks.append(asyncio.create_task(self._timer()))

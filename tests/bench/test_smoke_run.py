@@ -12,13 +12,31 @@ from bench import loadgen, report, runner, settings
 
 def test_a_short_run_of_every_case(tmp_path: Path) -> None:
     loadgen.wrk_path()  # LoadError, with how to install it, when wrk is missing
-    chosen = settings.parse(["--duration", "1", "--rounds", "1", "--warmup", "0",
-                             "--connections", "4", "--cache-entries", "50", "--pool", "120",
-                             "--memory-requests", "400", "--out", str(tmp_path)])
+    chosen = settings.parse(
+        [
+            "--duration",
+            "1",
+            "--rounds",
+            "1",
+            "--warmup",
+            "0",
+            "--connections",
+            "4",
+            "--cache-entries",
+            "50",
+            "--pool",
+            "120",
+            "--memory-requests",
+            "400",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     outcome = runner.bench(chosen, tmp_path)
     rows = report.rows(outcome)
     assert {(r.case, r.target) for r in rows} == {
-        (case.key, target) for case in outcome.cases for target in case.targets}
+        (case.key, target) for case in outcome.cases for target in case.targets
+    }
     assert all(r.rps > 0 and r.cpu_us > 0 and r.errors == 0 for r in rows)
     assert next(r for r in rows if r.target == "gateway-w2").processes == 3  # supervisor + 2
     memory = outcome.memory

@@ -13,13 +13,28 @@ from pathlib import Path
 from bench.servers import ROOT
 from bench.soak_traffic import KINDS
 
-ARGS = ["--seconds", "3", "--warmup", "1", "--concurrency", "4", "--cache-entries", "50",
-        "--pool", "120"]
+ARGS = [
+    "--seconds",
+    "3",
+    "--warmup",
+    "1",
+    "--concurrency",
+    "4",
+    "--cache-entries",
+    "50",
+    "--pool",
+    "120",
+]
 
 
 def test_a_short_soak_reports_every_field_and_no_5xx(tmp_path: Path) -> None:
-    run = subprocess.run([sys.executable, "-m", "bench.soak", *ARGS, "--out", str(tmp_path)],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.soak", *ARGS, "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     [written] = tmp_path.glob("soak-*.json")
     assert str(written) in run.stdout and "verdict: ok" in run.stdout

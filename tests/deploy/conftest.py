@@ -39,8 +39,11 @@ def counted(api: PrometheusAPI, expr: str, expected: float) -> bool:
 
 
 def wait_scraped(api: PrometheusAPI, expr: str, expected: float) -> None:
-    wait_for(f"Prometheus to see {expr} reach {expected:g}",
-             lambda: counted(api, expr, expected), deadline=15)
+    wait_for(
+        f"Prometheus to see {expr} reach {expected:g}",
+        lambda: counted(api, expr, expected),
+        deadline=15,
+    )
 
 
 def reload_both_ways(api: PrometheusAPI, gateway: Process, config: Path) -> None:
@@ -66,12 +69,16 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     work = tmp_path_factory.mktemp("live")
     ports = {name: free_port() for name in ("proxy", "metrics", "upstream", "closed")}
     config = work / "gateway.yaml"
-    config.write_text(traffic.CONFIG.format(**ports, cookie=traffic.COOKIE,
-                                            secret=traffic.SECRET))
-    upstream = Process([sys.executable, str(ROOT / "tests/deploy/upstream_server.py"),
-                        str(ports["upstream"])], work / "upstream.log")
-    gateway = Process([sys.executable, "-m", "gateway", "run", "--config", str(config)],
-                      work / "gateway.log", cwd=ROOT)
+    config.write_text(traffic.CONFIG.format(**ports, cookie=traffic.COOKIE, secret=traffic.SECRET))
+    upstream = Process(
+        [sys.executable, str(ROOT / "tests/deploy/upstream_server.py"), str(ports["upstream"])],
+        work / "upstream.log",
+    )
+    gateway = Process(
+        [sys.executable, "-m", "gateway", "run", "--config", str(config)],
+        work / "gateway.log",
+        cwd=ROOT,
+    )
     processes = [upstream, gateway]
     try:
         wait_http(upstream, ports["upstream"], "/")
@@ -90,4 +97,3 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     finally:
         for process in reversed(processes):
             process.stop()
-

@@ -15,8 +15,11 @@ def unknown_fields(value: Any, schema: dict[str, Any], path: str = "") -> list[s
     if isinstance(value, dict):
         return _object(value, schema, path)
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        return [problem for index, item in enumerate(value)
-                for problem in unknown_fields(item, schema["items"], f"{path}[{index}]")]
+        return [
+            problem
+            for index, item in enumerate(value)
+            for problem in unknown_fields(item, schema["items"], f"{path}[{index}]")
+        ]
     return []
 
 

@@ -11,8 +11,12 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from gateway.observe.metrics import GatewayMetrics
 
-SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"),
-            "gauge": ("",), "info": ("_info",)}
+SUFFIXES = {
+    "counter": ("_total",),
+    "histogram": ("_bucket", "_count", "_sum"),
+    "gauge": ("",),
+    "info": ("_info",),
+}
 # Labels every scraped series carries besides its own.
 TARGET_LABELS = frozenset({"job", "instance"})
 SELECTOR = re.compile(r"\b(gateway_[a-z0-9_]+)\s*(\{[^}]*\})?")

@@ -38,10 +38,10 @@ class PrometheusAPI:
         result: list[dict[str, Any]] = self._get("query", **params)["result"]
         return result
 
-    def query_range(self, expr: str, start: float, end: float,
-                    step: float) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._get("query_range", query=expr, start=start,
-                                                 end=end, step=step)["result"]
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._get(
+            "query_range", query=expr, start=start, end=end, step=step
+        )["result"]
         return result
 
     def label_values(self, label: str, match: str) -> list[str]:
@@ -75,17 +75,26 @@ def start_prometheus(work: Path, metrics_port: int) -> tuple[Process, Prometheus
     shipped alerting rules loaded and evaluated every second."""
     port = free_port()
     config = {
-        "global": {"scrape_interval": f"{SCRAPE_INTERVAL}s",
-                   "evaluation_interval": f"{SCRAPE_INTERVAL}s"},
+        "global": {
+            "scrape_interval": f"{SCRAPE_INTERVAL}s",
+            "evaluation_interval": f"{SCRAPE_INTERVAL}s",
+        },
         "rule_files": [str(DEPLOY / "prometheus" / "alerts.yml")],
-        "scrape_configs": [{"job_name": "gateway", "static_configs": [
-            {"targets": [f"127.0.0.1:{metrics_port}"]}]}],
+        "scrape_configs": [
+            {"job_name": "gateway", "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}]}
+        ],
     }
     (work / "data").mkdir(parents=True)
     (work / "prometheus.yml").write_text(yaml.safe_dump(config))
-    process = Process([tool("prometheus"), f"--config.file={work / 'prometheus.yml'}",
-                       f"--storage.tsdb.path={work / 'data'}",
-                       f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
-                      work / "prometheus.log")
+    process = Process(
+        [
+            tool("prometheus"),
+            f"--config.file={work / 'prometheus.yml'}",
+            f"--storage.tsdb.path={work / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+        ],
+        work / "prometheus.log",
+    )
     wait_http(process, port, "/-/ready", deadline=30)
     return process, PrometheusAPI(port)

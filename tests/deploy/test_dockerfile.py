@@ -40,8 +40,7 @@ def image_config() -> dict[str, object]:
 
 
 def test_hadolint_finds_nothing() -> None:
-    result = run([tool("hadolint"), "--no-color", "--failure-threshold", "style",
-                  str(DOCKERFILE)])
+    result = run([tool("hadolint"), "--no-color", "--failure-threshold", "style", str(DOCKERFILE)])
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -123,7 +122,8 @@ def test_stops_with_sigterm(final: dockerfile.Stage) -> None:
 
 
 def test_every_copy_source_is_in_the_build_context(
-        stages: list[dockerfile.Stage], context: tuple[Path, list[str]]) -> None:
+    stages: list[dockerfile.Stage], context: tuple[Path, list[str]]
+) -> None:
     dest, _ = context
     for stage in stages:
         for copy in stage.all("COPY"):
@@ -133,9 +133,18 @@ def test_every_copy_source_is_in_the_build_context(
                 assert (dest / source).exists(), f"COPY {source}: not in the build context"
 
 
-@pytest.mark.parametrize("path", [".venv/bin/python", "tests/deploy/support.py", ".git/HEAD",
-                                  "tests/interop/package.json", "config/gateway.yaml",
-                                  "gateway/__pycache__/app.cpython-311.pyc", "Makefile"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".venv/bin/python",
+        "tests/deploy/support.py",
+        ".git/HEAD",
+        "tests/interop/package.json",
+        "config/gateway.yaml",
+        "gateway/__pycache__/app.cpython-311.pyc",
+        "Makefile",
+    ],
+)
 def test_context_leaves_out(path: str) -> None:
     rules = dockerignore.parse((ROOT / ".dockerignore").read_text())
     assert dockerignore.excluded(path, rules)
@@ -143,7 +152,10 @@ def test_context_leaves_out(path: str) -> None:
 
 def test_context_holds_the_whole_package(context: tuple[Path, list[str]]) -> None:
     _, copied = context
-    package = {p.relative_to(ROOT).as_posix() for p in (ROOT / "gateway").rglob("*")
-               if p.is_file() and "__pycache__" not in p.parts}
+    package = {
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "gateway").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
     assert package and package <= set(copied)
     assert {"pyproject.toml", "README.md", "deploy/docker/install.sh"} <= set(copied)

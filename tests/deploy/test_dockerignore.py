@@ -39,8 +39,14 @@ def test_excluded(path: str, expected: bool) -> None:
 
 def test_build_context_copies_what_is_left(tmp_path: Path) -> None:
     root, dest = tmp_path / "repo", tmp_path / "ctx"
-    for name in ("gateway/app.py", "gateway/__pycache__/app.pyc", ".venv/lib/big.so",
-                 "deploy/docker/install.sh", "deploy/Dockerfile", "keep/x/y.txt"):
+    for name in (
+        "gateway/app.py",
+        "gateway/__pycache__/app.pyc",
+        ".venv/lib/big.so",
+        "deploy/docker/install.sh",
+        "deploy/Dockerfile",
+        "keep/x/y.txt",
+    ):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(name)
     (root / ".dockerignore").write_text(RULES)

@@ -21,8 +21,11 @@ from tests.deploy.support import http_get
 
 PROXIES = ("nginx", "caddy")
 BOB = {"sub": "user-bob", "email": "bob@example.com", "role": "general"}
-IDENTITY = {"x-auth-request-user": "user-bob", "x-auth-request-email": "bob@example.com",
-            "x-auth-request-role": "general"}
+IDENTITY = {
+    "x-auth-request-user": "user-bob",
+    "x-auth-request-email": "bob@example.com",
+    "x-auth-request-role": "general",
+}
 PAGE = {"Accept": "text/html,application/xhtml+xml", "Sec-Fetch-Mode": "navigate"}
 API = {"Accept": "application/json"}
 RENEW_AGE = 7 * 3600  # general: update_age 6h
@@ -64,8 +67,14 @@ class Answer:
         return {name: rest for name, rest in pairs}
 
 
-def get(port: int, path: str, headers: dict[str, str] | None = None, *,
-        method: str = "GET", session: str | None = None) -> Answer:
+def get(
+    port: int,
+    path: str,
+    headers: dict[str, str] | None = None,
+    *,
+    method: str = "GET",
+    session: str | None = None,
+) -> Answer:
     headers = dict(headers or {})
     if session is not None:
         headers["Cookie"] = f"{COOKIE}={session}"
@@ -108,7 +117,7 @@ def test_chunked_renewal_reaches_the_browser_whole(proxy: int) -> None:
     size = CHUNK_SIZE["nextauth-v4"]
     value = token({**BOB, "groups": "g" * 2 * size}, RENEW_AGE)
     assert 2 * size < len(value) <= 3 * size
-    chunks = "; ".join(f"{COOKIE}.{i}={value[i * size:(i + 1) * size]}" for i in range(3))
+    chunks = "; ".join(f"{COOKIE}.{i}={value[i * size : (i + 1) * size]}" for i in range(3))
     answer = get(proxy, "/reports", {**PAGE, "Cookie": chunks})
     assert {n: v for n, v in answer.received() if n in IDENTITY} == IDENTITY
     cookies = answer.set_cookies()
@@ -131,12 +140,17 @@ def test_expired_session_is_deleted_on_a_public_page(proxy: int) -> None:
     assert answer.set_cookies()[COOKIE].startswith("; Max-Age=0")
 
 
-@pytest.mark.parametrize(("headers", "body"), [
-    (PAGE, b"403 Forbidden"),
-    (API, b'{"error": "forbidden"}'),
-], ids=["page", "api"])
-def test_forbidden_role_gets_the_gateways_403(proxy: int, headers: dict[str, str],
-                                              body: bytes) -> None:
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        (PAGE, b"403 Forbidden"),
+        (API, b'{"error": "forbidden"}'),
+    ],
+    ids=["page", "api"],
+)
+def test_forbidden_role_gets_the_gateways_403(
+    proxy: int, headers: dict[str, str], body: bytes
+) -> None:
     answer = get(proxy, "/admin/users", headers, session=token(BOB, 60))
     assert answer.status == 403
     assert body in answer.body
@@ -148,18 +162,22 @@ def test_no_session_page_navigation_goes_to_login(proxy: int) -> None:
     assert answer.all("Set-Cookie") == []
 
 
-@pytest.mark.parametrize(("method", "path", "headers"), [
-    ("GET", "/reports", API),
-    ("POST", "/reports", PAGE),  # a form post is not a navigation the gateway may redirect
-    ("GET", "/api/items", API),
-], ids=["api-call", "post", "api-route"])
-def test_no_session_api_call_gets_401(proxy: int, method: str, path: str,
-                                      headers: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("GET", "/reports", API),
+        ("POST", "/reports", PAGE),  # a form post is not a navigation the gateway may redirect
+        ("GET", "/api/items", API),
+    ],
+    ids=["api-call", "post", "api-route"],
+)
+def test_no_session_api_call_gets_401(
+    proxy: int, method: str, path: str, headers: dict[str, str]
+) -> None:
     answer = get(proxy, path, headers, method=method)
     assert answer.status == 401
     assert answer.json() == {"error": "unauthenticated"}
-    assert answer.all("WWW-Authenticate") == [
-        'Session realm="gateway", error="unauthenticated"']
+    assert answer.all("WWW-Authenticate") == ['Session realm="gateway", error="unauthenticated"']
 
 
 SPOOFED = {
@@ -199,14 +217,16 @@ def test_client_cannot_choose_the_request_id(proxy: int) -> None:
     refused = get(proxy, "/reports", {**API, "X-Request-Id": "chosen-by-client"})
     assert refused.status == 401
     assert refused.headers["X-Request-Id"] not in ("", "chosen-by-client")
-    allowed = get(proxy, "/reports", {**API, "X-Request-Id": "chosen-by-client"},
-                  session=token(BOB, 60))
+    allowed = get(
+        proxy, "/reports", {**API, "X-Request-Id": "chosen-by-client"}, session=token(BOB, 60)
+    )
     assert [v for n, v in allowed.received() if n == "x-request-id"] != ["chosen-by-client"]
 
 
 def test_nginx_never_lets_a_client_ask_the_gateway(stack: Stack) -> None:
-    answer = get(stack.proxies["nginx"], "/_gateway/auth", {"X-Original-URI": "/"},
-                 session=token(BOB, 60))
+    answer = get(
+        stack.proxies["nginx"], "/_gateway/auth", {"X-Original-URI": "/"}, session=token(BOB, 60)
+    )
     assert answer.status == 404
     assert "X-Auth-Request-User" not in answer.headers
 

@@ -22,8 +22,11 @@ DASHBOARD = DEPLOY / "grafana" / "gateway-dashboard.json"
 STEP = 1  # seconds between points of a range query, as Grafana's $__interval
 # Grafana: $__rate_interval = max($__interval + scrape interval, 4 * scrape interval).
 RATE_INTERVAL = max(STEP + SCRAPE_INTERVAL, 4 * SCRAPE_INTERVAL)
-GRAFANA_VARIABLES = {"__rate_interval": f"{RATE_INTERVAL}s", "__interval": f"{STEP}s",
-                     "__range": "5m"}
+GRAFANA_VARIABLES = {
+    "__rate_interval": f"{RATE_INTERVAL}s",
+    "__interval": f"{STEP}s",
+    "__range": "5m",
+}
 LABEL_VALUES = re.compile(r"^label_values\((?:(.+),\s*)?(\w+)\)$")
 
 
@@ -47,8 +50,9 @@ def variables() -> list[dict[str, Any]]:
 
 def substitute(expr: str) -> str:
     """Grafana's variables as Grafana fills them with "All" selected (allValue `.*`)."""
-    values = GRAFANA_VARIABLES | {v["name"]: v.get("allValue", "") for v in variables()
-                                  if v["type"] == "query"}
+    values = GRAFANA_VARIABLES | {
+        v["name"]: v.get("allValue", "") for v in variables() if v["type"] == "query"
+    }
 
     def fill(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2)
@@ -84,13 +88,18 @@ def metrics_of(panel: dict[str, Any]) -> str:
 
 
 SHOWN: dict[str, Callable[[dict[str, Any]], bool]] = {
-    "requests by decision": lambda p: "sum by (decision) (rate(gateway_auth_decisions_total"
-                                      in metrics_of(p),
-    "requests by policy": lambda p: "sum by (policy) (rate(gateway_auth_decisions_total"
-                                    in metrics_of(p),
+    "requests by decision": lambda p: (
+        "sum by (decision) (rate(gateway_auth_decisions_total" in metrics_of(p)
+    ),
+    "requests by policy": lambda p: (
+        "sum by (policy) (rate(gateway_auth_decisions_total" in metrics_of(p)
+    ),
     "renewals": lambda p: "gateway_session_refreshes_total" in metrics_of(p),
-    "session-age heatmap per policy": lambda p: p["type"] == "heatmap"
-    and p.get("repeat") == "policy" and "gateway_session_age_seconds_bucket" in metrics_of(p),
+    "session-age heatmap per policy": lambda p: (
+        p["type"] == "heatmap"
+        and p.get("repeat") == "policy"
+        and "gateway_session_age_seconds_bucket" in metrics_of(p)
+    ),
     "upstream latency": lambda p: "gateway_upstream_duration_seconds_bucket" in metrics_of(p),
     "upstream errors": lambda p: "gateway_upstream_errors_total" in metrics_of(p),
     "reloads": lambda p: "gateway_config_reloads_total" in metrics_of(p),
@@ -103,8 +112,9 @@ def test_shows_what_operators_need(what: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "target"), targets(), ids=[n for n, _ in targets()])
-def test_panel_query_returns_data_from_prometheus(live: Live, name: str,
-                                                  target: dict[str, Any]) -> None:
+def test_panel_query_returns_data_from_prometheus(
+    live: Live, name: str, target: dict[str, Any]
+) -> None:
     expr = substitute(target["expr"])
     if target.get("instant"):
         result = live.prometheus.query(expr)
@@ -113,8 +123,9 @@ def test_panel_query_returns_data_from_prometheus(live: Live, name: str,
     assert finite_values(result), f"{name}: no data for {expr}"
 
 
-@pytest.mark.parametrize("variable", [v for v in variables() if v["type"] == "query"],
-                         ids=lambda v: v["name"])
+@pytest.mark.parametrize(
+    "variable", [v for v in variables() if v["type"] == "query"], ids=lambda v: v["name"]
+)
 def test_variable_lists_values(live: Live, variable: dict[str, Any]) -> None:
     match = LABEL_VALUES.match(variable["query"]["query"])
     assert match, f"not a label_values() query: {variable['query']}"

@@ -45,15 +45,21 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
     context, venv, work = root / "context", root / "opt-gateway", root / "work"
     dockerignore.build_context(ROOT, context)
     work.mkdir()
-    result = run(["sh", str(context / "deploy/docker/install.sh"), str(venv), str(context)],
-                 cwd=context, env=os.environ | {"PYTHON": sys.executable}, timeout=600)
+    result = run(
+        ["sh", str(context / "deploy/docker/install.sh"), str(venv), str(context)],
+        cwd=context,
+        env=os.environ | {"PYTHON": sys.executable},
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return Image(venv, context, work)
 
 
 def installed(image: Image) -> dict[str, str]:
-    script = ("import importlib.metadata as m, json; print(json.dumps({d.metadata['Name']: "
-              "d.version for d in m.distributions()}))")
+    script = (
+        "import importlib.metadata as m, json; print(json.dumps({d.metadata['Name']: "
+        "d.version for d in m.distributions()}))"
+    )
     result = run([image.bin("python"), "-c", script], cwd=image.work, env=image.env())
     assert result.returncode == 0, result.stderr
     found: dict[str, str] = json.loads(result.stdout)
@@ -84,15 +90,21 @@ def test_final_venv_has_no_installer(image: Image) -> None:
 
 
 def test_the_package_comes_from_the_venv_not_the_repository(image: Image) -> None:
-    result = run([image.bin("python"), "-c", "import gateway; print(gateway.__file__)"],
-                 cwd=image.work, env=image.env())
+    result = run(
+        [image.bin("python"), "-c", "import gateway; print(gateway.__file__)"],
+        cwd=image.work,
+        env=image.env(),
+    )
     assert result.stdout.strip().startswith(str(image.venv)), result.stdout + result.stderr
 
 
 def test_check_accepts_the_image_config(image: Image) -> None:
     config = image.context / "deploy/docker/gateway.yaml"
-    result = run([image.bin("gateway"), "check", "--config", str(config)], cwd=image.work,
-                 env=image.env(NEXTAUTH_SECRET=SECRET, GATEWAY_UPSTREAM="http://app:3000"))
+    result = run(
+        [image.bin("gateway"), "check", "--config", str(config)],
+        cwd=image.work,
+        env=image.env(NEXTAUTH_SECRET=SECRET, GATEWAY_UPSTREAM="http://app:3000"),
+    )
     assert result.returncode == 0, result.stderr
     assert "upstreams: http://app:3000" in result.stdout
     assert SECRET not in result.stdout + result.stderr
@@ -100,8 +112,11 @@ def test_check_accepts_the_image_config(image: Image) -> None:
 
 def test_check_refuses_to_start_without_the_secret(image: Image) -> None:
     config = image.context / "deploy/docker/gateway.yaml"
-    result = run([image.bin("gateway"), "check", "--config", str(config)], cwd=image.work,
-                 env=image.env(GATEWAY_UPSTREAM="http://app:3000"))
+    result = run(
+        [image.bin("gateway"), "check", "--config", str(config)],
+        cwd=image.work,
+        env=image.env(GATEWAY_UPSTREAM="http://app:3000"),
+    )
     assert result.returncode == 2
     assert "NEXTAUTH_SECRET" in result.stderr
 
@@ -127,8 +142,9 @@ def test_runs_and_passes_its_healthcheck(image: Image) -> None:
     env = image.env(NEXTAUTH_SECRET=SECRET, GATEWAY_UPSTREAM=f"http://127.0.0.1:{upstream}")
     healthcheck = final.one("HEALTHCHECK").exec_form()
     health_env = env | {"GATEWAY_HEALTHCHECK_URL": f"http://127.0.0.1:{metrics}/healthz"}
-    gateway = Process([image.bin(command[0]), *command[1:]], image.work / "gateway.log",
-                      cwd=image.work, env=env)
+    gateway = Process(
+        [image.bin(command[0]), *command[1:]], image.work / "gateway.log", cwd=image.work, env=env
+    )
     try:
         wait_http(gateway, metrics, "/healthz")
         assert run(healthcheck, cwd=image.work, env=health_env).returncode == 0

@@ -63,13 +63,18 @@ def config(objects: list[dict[str, Any]]) -> GatewayConfig:
 
 def test_builds_every_object(objects: list[dict[str, Any]]) -> None:
     kinds = sorted(o["kind"] for o in objects)
-    assert kinds == ["ConfigMap", "Deployment", "HorizontalPodAutoscaler",
-                     "PodDisruptionBudget", "Service", "ServiceMonitor"]
+    assert kinds == [
+        "ConfigMap",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "Service",
+        "ServiceMonitor",
+    ]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_builtin_objects_are_valid_kubernetes(objects: list[dict[str, Any]],
-                                              version: str) -> None:
+def test_builtin_objects_are_valid_kubernetes(objects: list[dict[str, Any]], version: str) -> None:
     for obj in objects:
         if obj["kind"] != "ServiceMonitor":
             kubernetes_validate.validate(obj, version, strict=True)
@@ -98,10 +103,12 @@ def test_service_monitor_matches_its_crd(objects: list[dict[str, Any]]) -> None:
     assert unknown_fields(monitor, schema) == []
 
 
-@pytest.mark.parametrize(("field", "value"), [("intervall", "30s"), ("interval", "30 seconds"),
-                                              ("port", 9091)])
-def test_crd_check_rejects_a_bad_endpoint(objects: list[dict[str, Any]], field: str,
-                                          value: object) -> None:
+@pytest.mark.parametrize(
+    ("field", "value"), [("intervall", "30s"), ("interval", "30 seconds"), ("port", 9091)]
+)
+def test_crd_check_rejects_a_bad_endpoint(
+    objects: list[dict[str, Any]], field: str, value: object
+) -> None:
     monitor = yaml.safe_load(yaml.safe_dump(one(objects, "ServiceMonitor")))
     monitor["spec"]["endpoints"][0][field] = value
     schema = crd_schema()
@@ -109,9 +116,9 @@ def test_crd_check_rejects_a_bad_endpoint(objects: list[dict[str, Any]], field: 
     assert not valid or unknown_fields(monitor, schema)
 
 
-def test_service_monitor_scrapes_the_metrics_port(objects: list[dict[str, Any]],
-                                                  container: dict[str, Any],
-                                                  config: GatewayConfig) -> None:
+def test_service_monitor_scrapes_the_metrics_port(
+    objects: list[dict[str, Any]], container: dict[str, Any], config: GatewayConfig
+) -> None:
     monitor, service = one(objects, "ServiceMonitor"), one(objects, "Service")
     selected = monitor["spec"]["selector"]["matchLabels"]
     assert selected.items() <= service["metadata"]["labels"].items()
@@ -128,12 +135,14 @@ def test_alerts_know_the_job_name_prometheus_will_give(objects: list[dict[str, A
     assert f"|{service}" in (DEPLOY / "prometheus" / "alerts.yml").read_text()
 
 
-def test_service_sends_http_to_the_proxied_port(objects: list[dict[str, Any]],
-                                                container: dict[str, Any],
-                                                config: GatewayConfig) -> None:
+def test_service_sends_http_to_the_proxied_port(
+    objects: list[dict[str, Any]], container: dict[str, Any], config: GatewayConfig
+) -> None:
     service = one(objects, "Service")
-    assert service["spec"]["selector"].items() <= one(objects, "Deployment")["spec"][
-        "template"]["metadata"]["labels"].items()
+    assert (
+        service["spec"]["selector"].items()
+        <= one(objects, "Deployment")["spec"]["template"]["metadata"]["labels"].items()
+    )
     http = next(p for p in service["spec"]["ports"] if p["name"] == "http")
     target = next(p for p in container["ports"] if p["name"] == http["targetPort"])
     assert target["containerPort"] == config.listen.port
@@ -146,8 +155,9 @@ def test_configmap_policy_loads_with_the_gateway_loader(config: GatewayConfig) -
     assert config.metrics_listen.port != config.listen.port
 
 
-def test_container_runs_the_mounted_config(objects: list[dict[str, Any]], pod: dict[str, Any],
-                                           container: dict[str, Any]) -> None:
+def test_container_runs_the_mounted_config(
+    objects: list[dict[str, Any]], pod: dict[str, Any], container: dict[str, Any]
+) -> None:
     args = container["args"]
     assert args[:2] == ["run", "--config"]
     (mount,) = [m for m in container["volumeMounts"] if args[2].startswith(m["mountPath"] + "/")]
@@ -170,15 +180,18 @@ def test_configmap_name_changes_with_its_content(tmp_path: Path) -> None:
     before, after = build(), build(copy)
     name = [one(objs, "ConfigMap")["metadata"]["name"] for objs in (before, after)]
     assert name[0] != name[1]
-    volumes = [one(objs, "Deployment")["spec"]["template"]["spec"]["volumes"]
-               for objs in (before, after)]
+    volumes = [
+        one(objs, "Deployment")["spec"]["template"]["spec"]["volumes"] for objs in (before, after)
+    ]
     assert volumes[0] != volumes[1]
 
 
 def test_secret_comes_from_a_secret_reference(container: dict[str, Any]) -> None:
     (variable,) = [e for e in container["env"] if e["name"] == "NEXTAUTH_SECRET"]
-    assert variable["valueFrom"]["secretKeyRef"] == {"name": "session-gateway-secret",
-                                                     "key": "NEXTAUTH_SECRET"}
+    assert variable["valueFrom"]["secretKeyRef"] == {
+        "name": "session-gateway-secret",
+        "key": "NEXTAUTH_SECRET",
+    }
     assert "value" not in variable
 
 
@@ -189,15 +202,16 @@ def test_probes_on_the_metrics_port(container: dict[str, Any], config: GatewayCo
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
 
 
-def test_termination_covers_prestop_and_the_shutdown_grace(pod: dict[str, Any],
-                                                           container: dict[str, Any],
-                                                           config: GatewayConfig) -> None:
+def test_termination_covers_prestop_and_the_shutdown_grace(
+    pod: dict[str, Any], container: dict[str, Any], config: GatewayConfig
+) -> None:
     command = container["lifecycle"]["preStop"]["exec"]["command"]
     assert command[0] == "sleep"
     wait = int(command[1])
     assert 0 < wait < config.timeouts.shutdown_grace
     assert pod["terminationGracePeriodSeconds"] == (
-        wait + config.timeouts.shutdown_grace + PRESTOP_MARGIN)
+        wait + config.timeouts.shutdown_grace + PRESTOP_MARGIN
+    )
 
 
 def test_locked_down(pod: dict[str, Any], container: dict[str, Any]) -> None:
@@ -216,8 +230,10 @@ def test_resources_requested_and_limited(container: dict[str, Any]) -> None:
 
 
 def test_availability(objects: list[dict[str, Any]]) -> None:
-    deployment, hpa, pdb = (one(objects, kind) for kind in
-                            ("Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget"))
+    deployment, hpa, pdb = (
+        one(objects, kind)
+        for kind in ("Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget")
+    )
     assert "replicas" not in deployment["spec"]  # the autoscaler owns it
     assert hpa["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
     assert hpa["spec"]["minReplicas"] >= 2

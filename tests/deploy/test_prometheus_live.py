@@ -10,8 +10,7 @@ from tests.deploy.support import wait_for
 
 
 def by(live: Live, expr: str, label: str) -> dict[str, float]:
-    return {s["metric"].get(label, ""): float(s["value"][1])
-            for s in live.prometheus.query(expr)}
+    return {s["metric"].get(label, ""): float(s["value"][1]) for s in live.prometheus.query(expr)}
 
 
 def test_gateway_target_is_up(live: Live) -> None:
@@ -22,8 +21,7 @@ def test_gateway_target_is_up(live: Live) -> None:
 
 
 def test_every_decision_counted_exactly(live: Live) -> None:
-    decisions = by(live, f"sum by (decision) (gateway_auth_decisions_total{{{JOB}}})",
-                   "decision")
+    decisions = by(live, f"sum by (decision) (gateway_auth_decisions_total{{{JOB}}})", "decision")
     assert decisions == traffic.expected_decisions(ROUNDS)
 
 
@@ -34,12 +32,15 @@ def test_decisions_carry_route_and_policy(live: Live) -> None:
 
 
 def test_renewals_and_session_ages(live: Live) -> None:
-    assert live.prometheus.value(
-        f'sum(gateway_session_refreshes_total{{{JOB}, policy="admin"}})') == ROUNDS
+    assert (
+        live.prometheus.value(f'sum(gateway_session_refreshes_total{{{JOB}, policy="admin"}})')
+        == ROUNDS
+    )
     ages = by(live, f"sum by (policy) (gateway_session_age_seconds_count{{{JOB}}})", "policy")
     assert ages == {"admin": 3 * ROUNDS, "general": ROUNDS}
     under_two_minutes = live.prometheus.value(
-        f'sum(gateway_session_age_seconds_bucket{{{JOB}, policy="admin", le="300.0"}})')
+        f'sum(gateway_session_age_seconds_bucket{{{JOB}, policy="admin", le="300.0"}})'
+    )
     assert under_two_minutes == ROUNDS  # the fresh `allowed` cookie; the others are hours old
 
 

@@ -55,10 +55,18 @@ def test_required_alert_exists(need: str, alert: str) -> None:
 
 @pytest.mark.parametrize("alert", [rule["alert"] for rule in alerts()])
 def test_every_alert_has_a_firing_and_a_quiet_case(alert: str) -> None:
-    fired = {case["alertname"] for test in load(RULE_TESTS)["tests"]
-             for case in test["alert_rule_test"] if case.get("exp_alerts")}
-    quiet = {case["alertname"] for test in load(RULE_TESTS)["tests"]
-             for case in test["alert_rule_test"] if not case.get("exp_alerts")}
+    fired = {
+        case["alertname"]
+        for test in load(RULE_TESTS)["tests"]
+        for case in test["alert_rule_test"]
+        if case.get("exp_alerts")
+    }
+    quiet = {
+        case["alertname"]
+        for test in load(RULE_TESTS)["tests"]
+        for case in test["alert_rule_test"]
+        if not case.get("exp_alerts")
+    }
     assert alert in fired, "no test where it fires"
     assert alert in quiet, "no test where it stays quiet"
 
@@ -78,16 +86,26 @@ def test_alert_uses_only_the_gateway_metrics(alert: str) -> None:
 
 # Each change breaks one alert; its unit test must notice.
 MUTATIONS = [
-    ("5xx-threshold", "          > 0.05\n        for: 10m\n        labels:\n          severity: "
-     "critical\n        annotations:\n          summary: \"{{ $value | humanizePercentage }} "
-     "of gateway", "          > 0.5\n        for: 10m\n        labels:\n          severity: "
-     "critical\n        annotations:\n          summary: \"{{ $value | humanizePercentage }} "
-     "of gateway"),
+    (
+        "5xx-threshold",
+        "          > 0.05\n        for: 10m\n        labels:\n          severity: "
+        'critical\n        annotations:\n          summary: "{{ $value | humanizePercentage }} '
+        "of gateway",
+        "          > 0.5\n        for: 10m\n        labels:\n          severity: "
+        'critical\n        annotations:\n          summary: "{{ $value | humanizePercentage }} '
+        "of gateway",
+    ),
     ("renewals-unless", "unless on (job)", "and on (job)"),
-    ("reload-new-series", "unless gateway_config_reloads_total{result=\"failure\"} offset 15m",
-     "and gateway_config_reloads_total{result=\"failure\"} offset 15m"),
-    ("upstream-never-answered", "or sum by (job, upstream) (rate(gateway_upstream_errors_total"
-     "[5m]))\n", "\n"),
+    (
+        "reload-new-series",
+        'unless gateway_config_reloads_total{result="failure"} offset 15m',
+        'and gateway_config_reloads_total{result="failure"} offset 15m',
+    ),
+    (
+        "upstream-never-answered",
+        "or sum by (job, upstream) (rate(gateway_upstream_errors_total[5m]))\n",
+        "\n",
+    ),
 ]
 
 

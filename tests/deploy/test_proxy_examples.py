@@ -19,8 +19,7 @@ from tests.deploy.proxies.expected import Expected, expected
 from tests.deploy.proxies.stack import GATEWAY_CONFIG, SECRET, caddy_env, proxy_tool
 from tests.deploy.support import run
 
-QUESTION_HEADERS = ("X-Original-URI", "X-Forwarded-Uri", "X-Original-Method",
-                    "X-Forwarded-Method")
+QUESTION_HEADERS = ("X-Original-URI", "X-Forwarded-Uri", "X-Original-Method", "X-Forwarded-Method")
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +36,9 @@ def nginx_text() -> str:
 
 def test_nginx_accepts_the_shipped_files_as_they_are(tmp_path: Path) -> None:
     main = render.install_nginx(tmp_path / "nginx")
-    checked = run([proxy_tool("nginx"), "-e", "stderr", "-p", f"{tmp_path}/nginx/", "-c",
-                   str(main), "-t"])
+    checked = run(
+        [proxy_tool("nginx"), "-e", "stderr", "-p", f"{tmp_path}/nginx/", "-c", str(main), "-t"]
+    )
     assert checked.returncode == 0, checked.stderr
     assert "syntax is ok" in checked.stderr
 
@@ -51,8 +51,11 @@ def test_nginx_dials_the_gateway_and_the_app(want: Expected) -> None:
 
 def test_nginx_asks_the_gateways_internal_auth_endpoint(want: Expected) -> None:
     text = nginx_text()
-    location = re.search(r"location = (\S+) \{\s*internal;\s*proxy_pass http://"
-                         r"session_gateway(\S+);", text)
+    location = re.search(
+        r"location = (\S+) \{\s*internal;\s*proxy_pass http://"
+        r"session_gateway(\S+);",
+        text,
+    )
     assert location is not None and location.groups() == (want.auth_path, want.auth_path)
     assert re.search(rf"auth_request {re.escape(want.auth_path)};", text)
     assert f"rewrite ^ {want.auth_path}?redirect=true break;" in text
@@ -77,8 +80,11 @@ def test_nginx_forwards_exactly_the_identity_headers(want: Expected) -> None:
 def test_nginx_passes_back_every_cookie_line_a_renewal_writes(want: Expected) -> None:
     """max_cookie_chunks new chunks plus the one stale name a renewal may delete."""
     text = nginx_text()
-    copies = re.findall(r"auth_request_set \$gateway_cookie_(\d+)\s+"
-                        r"\$upstream_http_x_gateway_cookie_(\d+);", text)
+    copies = re.findall(
+        r"auth_request_set \$gateway_cookie_(\d+)\s+"
+        r"\$upstream_http_x_gateway_cookie_(\d+);",
+        text,
+    )
     sent = re.findall(r"add_header Set-Cookie \$gateway_cookie_(\d+) always;", text)
     lines = [str(i) for i in range(want.max_chunks + 1)]
     assert [a for a, b in copies if a == b] == lines
@@ -87,8 +93,10 @@ def test_nginx_passes_back_every_cookie_line_a_renewal_writes(want: Expected) ->
 
 def caddy_json(tmp_path: Path) -> dict[str, Any]:
     """The shipped Caddyfile as Caddy itself reads it (caddy adapt)."""
-    adapted = run([proxy_tool("caddy"), "adapt", "--config", str(render.CADDYFILE),
-                   "--adapter", "caddyfile"], env=caddy_env(tmp_path))
+    adapted = run(
+        [proxy_tool("caddy"), "adapt", "--config", str(render.CADDYFILE), "--adapter", "caddyfile"],
+        env=caddy_env(tmp_path),
+    )
     assert adapted.returncode == 0, adapted.stderr
     loaded: dict[str, Any] = json.loads(adapted.stdout)
     return loaded
@@ -107,15 +115,23 @@ def handlers(node: Any) -> Iterator[dict[str, Any]]:
 
 
 def test_caddy_accepts_the_shipped_file_as_it_is(tmp_path: Path) -> None:
-    checked = run([proxy_tool("caddy"), "validate", "--config", str(render.CADDYFILE),
-                   "--adapter", "caddyfile"], env=caddy_env(tmp_path))
+    checked = run(
+        [
+            proxy_tool("caddy"),
+            "validate",
+            "--config",
+            str(render.CADDYFILE),
+            "--adapter",
+            "caddyfile",
+        ],
+        env=caddy_env(tmp_path),
+    )
     assert checked.returncode == 0, checked.stderr
     assert "Valid configuration" in checked.stdout + checked.stderr
 
 
 def test_caddy_file_is_formatted_as_caddy_writes_it(tmp_path: Path) -> None:
-    formatted = run([proxy_tool("caddy"), "fmt", str(render.CADDYFILE)],
-                    env=caddy_env(tmp_path))
+    formatted = run([proxy_tool("caddy"), "fmt", str(render.CADDYFILE)], env=caddy_env(tmp_path))
     assert formatted.returncode == 0, formatted.stderr
     assert formatted.stdout == render.CADDYFILE.read_text()
 
@@ -131,10 +147,12 @@ def test_caddy_asks_the_gateway_in_redirect_mode(tmp_path: Path, want: Expected)
     assert dials == sorted([want.gateway, want.gateway, want.app])  # + the session endpoint
 
 
-def test_caddy_strips_then_copies_the_identity_headers(tmp_path: Path,
-                                                       want: Expected) -> None:
-    request_ops = [h["request"] for h in handlers(caddy_json(tmp_path))
-                   if h["handler"] == "headers" and "request" in h]
+def test_caddy_strips_then_copies_the_identity_headers(tmp_path: Path, want: Expected) -> None:
+    request_ops = [
+        h["request"]
+        for h in handlers(caddy_json(tmp_path))
+        if h["handler"] == "headers" and "request" in h
+    ]
     deleted = {name for ops in request_ops for name in ops.get("delete", [])}
     assert deleted == {*want.identity, "*_*"}  # and every spelling with an underscore
     assigned = {name: value for ops in request_ops for name, [value] in ops.get("set", {}).items()}

@@ -57,8 +57,15 @@ def test_systemd_verify_finds_nothing_to_say(runnable: Path) -> None:
 
 
 def test_hardening_scores_ok(runnable: Path) -> None:
-    scored = run([proxy_tool("systemd-analyze"), "security", "--offline=true",
-                  f"--threshold={MAX_EXPOSURE}", str(runnable)])
+    scored = run(
+        [
+            proxy_tool("systemd-analyze"),
+            "security",
+            "--offline=true",
+            f"--threshold={MAX_EXPOSURE}",
+            str(runnable),
+        ]
+    )
     assert scored.returncode == 0, scored.stdout[-2000:] + scored.stderr
 
 
@@ -75,16 +82,20 @@ def config_of(unit: dict[str, list[str]]) -> str:
     return args[args.index("--config") + 1]
 
 
-@pytest.mark.parametrize(("key", "value"), [
-    ("NoNewPrivileges", "yes"),
-    ("ProtectSystem", "strict"),
-    ("ProtectHome", "yes"),
-    ("PrivateTmp", "yes"),  # --workers keeps its shared metric files in /tmp
-    ("DynamicUser", "yes"),
-    ("CapabilityBoundingSet", ""),
-    ("RestrictAddressFamilies", "AF_INET AF_INET6 AF_UNIX"),
-    ("SystemCallFilter", "@system-service"),
-], ids=lambda v: v or "empty")
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),  # --workers keeps its shared metric files in /tmp
+        ("DynamicUser", "yes"),
+        ("CapabilityBoundingSet", ""),
+        ("RestrictAddressFamilies", "AF_INET AF_INET6 AF_UNIX"),
+        ("SystemCallFilter", "@system-service"),
+    ],
+    ids=lambda v: v or "empty",
+)
 def test_hardening(unit: dict[str, list[str]], key: str, value: str) -> None:
     assert value in unit[key]
 

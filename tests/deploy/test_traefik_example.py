@@ -21,9 +21,18 @@ STATIC = TRAEFIK / "traefik.yml"
 # The forwardAuth options of Traefik v3.3+ (its reference: routing-configuration/http/
 # middlewares/forwardauth). A misspelt option is silently ignored by Traefik: not here.
 FORWARD_AUTH_OPTIONS = {
-    "address", "tls", "trustForwardHeader", "authResponseHeaders", "authResponseHeadersRegex",
-    "authRequestHeaders", "addAuthCookiesToResponse", "headerField", "forwardBody",
-    "maxBodySize", "preserveLocationHeader", "preserveRequestMethod",
+    "address",
+    "tls",
+    "trustForwardHeader",
+    "authResponseHeaders",
+    "authResponseHeadersRegex",
+    "authRequestHeaders",
+    "addAuthCookiesToResponse",
+    "headerField",
+    "forwardBody",
+    "maxBodySize",
+    "preserveLocationHeader",
+    "preserveRequestMethod",
 }
 # What the gateway decides on; nothing else of the client's may reach it (X-Original-URI
 # above all: the gateway reads it before Traefik's X-Forwarded-Uri).
@@ -71,8 +80,7 @@ def test_forward_auth_uses_only_options_traefik_knows(forward_auth: dict[str, An
     assert set(forward_auth) <= FORWARD_AUTH_OPTIONS
 
 
-def test_asks_the_gateway_in_redirect_mode(forward_auth: dict[str, Any],
-                                           want: Expected) -> None:
+def test_asks_the_gateway_in_redirect_mode(forward_auth: dict[str, Any], want: Expected) -> None:
     address = urlsplit(forward_auth["address"])
     assert (address.scheme, address.netloc) == ("http", want.gateway)
     assert (address.path, address.query) == (want.auth_path, "redirect=true")
@@ -85,20 +93,21 @@ def test_sends_only_what_the_gateway_decides_on(forward_auth: dict[str, Any]) ->
     assert forward_auth["preserveLocationHeader"] is True  # keep the relative login URL
 
 
-def test_copies_exactly_the_identity_headers(forward_auth: dict[str, Any],
-                                             want: Expected) -> None:
+def test_copies_exactly_the_identity_headers(forward_auth: dict[str, Any], want: Expected) -> None:
     assert set(forward_auth["authResponseHeaders"]) == want.identity
 
 
-def test_passes_back_every_cookie_name_a_renewal_writes(forward_auth: dict[str, Any],
-                                                       want: Expected) -> None:
+def test_passes_back_every_cookie_name_a_renewal_writes(
+    forward_auth: dict[str, Any], want: Expected
+) -> None:
     names = forward_auth["addAuthCookiesToResponse"]
     assert len(names) == len(set(names))
     assert set(names) == want.cookie_names()
 
 
-def test_strips_every_underscore_spelling_of_the_identity(http: dict[str, Any],
-                                                         want: Expected) -> None:
+def test_strips_every_underscore_spelling_of_the_identity(
+    http: dict[str, Any], want: Expected
+) -> None:
     [strip] = [m["headers"] for m in http["middlewares"].values() if "headers" in m]
     removed = strip["customRequestHeaders"]
     assert set(removed.values()) == {""}  # an empty value deletes the header
@@ -123,8 +132,10 @@ def test_routers_name_existing_services_and_entry_points(http: dict[str, Any]) -
 
 
 def test_services_dial_the_app_and_the_gateway(http: dict[str, Any], want: Expected) -> None:
-    dialed = {name: [urlsplit(s["url"]).netloc for s in svc["loadBalancer"]["servers"]]
-              for name, svc in http["services"].items()}
+    dialed = {
+        name: [urlsplit(s["url"]).netloc for s in svc["loadBalancer"]["servers"]]
+        for name, svc in http["services"].items()
+    }
     assert sorted(dialed.values()) == sorted([[want.app], [want.gateway]])
     [session] = [r for r in http["routers"].values() if want.session_path in r["rule"]]
     assert dialed[session["service"]] == [want.gateway]

@@ -67,8 +67,9 @@ def cookie(case: Case, now: float) -> dict[str, str]:
         return {"Cookie": f"{COOKIE}=not-a-jwe"}
     iat = int(now) - case.age
     claims: dict[str, Any] = {"sub": f"user-{case.role}", "role": case.role, "auth_time": iat}
-    token = SessionCodec("nextauth-v4", (SECRET,)).encode(claims, COOKIE, now=iat,
-                                                          max_age=TOKEN_LIFETIME)
+    token = SessionCodec("nextauth-v4", (SECRET,)).encode(
+        claims, COOKIE, now=iat, max_age=TOKEN_LIFETIME
+    )
     return {"Cookie": f"{COOKIE}={token}"}
 
 

@@ -45,8 +45,11 @@ class Screens:
 
 def session_set_cookies(response: Response) -> list[str]:
     """The session cookie's ``Set-Cookie`` values on one response, read off the network."""
-    return [h["value"] for h in response.headers_array()
-            if h["name"].lower() == "set-cookie" and h["value"].startswith(COOKIE + "=")]
+    return [
+        h["value"]
+        for h in response.headers_array()
+        if h["name"].lower() == "set-cookie" and h["value"].startswith(COOKIE + "=")
+    ]
 
 
 def cookie_value(set_cookie: str) -> str:
@@ -66,8 +69,18 @@ def jar_session(context: BrowserContext) -> dict[str, Any] | None:
 
 def put_back(context: BrowserContext, stack: Stack, cookie: dict[str, Any]) -> None:
     """Give the browser an old session cookie again (a second tab that still sends it)."""
-    context.add_cookies([{"name": COOKIE, "value": cookie["value"], "url": stack.url("/"),
-                          "httpOnly": True, "sameSite": "Lax", "expires": cookie["expires"]}])
+    context.add_cookies(
+        [
+            {
+                "name": COOKIE,
+                "value": cookie["value"],
+                "url": stack.url("/"),
+                "httpOnly": True,
+                "sameSite": "Lax",
+                "expires": cookie["expires"],
+            }
+        ]
+    )
 
 
 def sign_in(page: Page, user: str, landing: str) -> tuple[Response, Response]:
@@ -78,9 +91,12 @@ def sign_in(page: Page, user: str, landing: str) -> tuple[Response, Response]:
     """
     page.fill("input[name=username]", user)
     page.fill("input[name=password]", user)  # the demo users' password is their name
-    with page.expect_response(_is_callback) as callback, page.expect_response(
-        lambda r: r.request.is_navigation_request() and r.url == landing
-    ) as arrived:
+    with (
+        page.expect_response(_is_callback) as callback,
+        page.expect_response(
+            lambda r: r.request.is_navigation_request() and r.url == landing
+        ) as arrived,
+    ):
         page.click("button[type=submit]")
     page.wait_for_url(landing)
     page.wait_for_load_state()

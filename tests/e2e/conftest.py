@@ -59,13 +59,25 @@ def stack(output_dir: Path) -> Iterator[Stack]:
     origin = f"http://127.0.0.1:{gateway_port}"
     env = {**base_env(), "NEXTAUTH_SECRET": secret}
     app_env = {**env, "NEXTAUTH_URL": origin}  # NextAuth builds redirects from it
-    gateway_env = {**env, "E2E_GATEWAY_PORT": str(gateway_port),
-                   "E2E_METRICS_PORT": str(metrics_port), "E2E_APP_PORT": str(app_port)}
+    gateway_env = {
+        **env,
+        "E2E_GATEWAY_PORT": str(gateway_port),
+        "E2E_METRICS_PORT": str(metrics_port),
+        "E2E_APP_PORT": str(app_port),
+    }
     servers = [
-        Server("app", ["node", str(NEXT_BIN), "start", "-H", "127.0.0.1", "-p", str(app_port)],
-               app_env, APP_DIR),
-        Server("gateway", [sys.executable, "-m", "gateway", "run", "--config", str(CONFIG)],
-               gateway_env, ROOT),
+        Server(
+            "app",
+            ["node", str(NEXT_BIN), "start", "-H", "127.0.0.1", "-p", str(app_port)],
+            app_env,
+            APP_DIR,
+        ),
+        Server(
+            "gateway",
+            [sys.executable, "-m", "gateway", "run", "--config", str(CONFIG)],
+            gateway_env,
+            ROOT,
+        ),
     ]
     try:
         servers[0].wait_ready(f"http://127.0.0.1:{app_port}/login")
@@ -84,8 +96,12 @@ def browser_context(stack: Stack, tmp_path: Path) -> Iterator[BrowserContext]:
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            tmp_path / "profile", executable_path=str(CHROMIUM), headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1000, "height": 700})
+            tmp_path / "profile",
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1000, "height": 700},
+        )
         try:
             yield context
         finally:

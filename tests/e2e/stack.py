@@ -85,8 +85,11 @@ def free_ports(count: int) -> list[int]:
 
 def require_setup() -> None:
     """Fail loudly, naming the fix, when `make e2e` has not prepared the machine."""
-    missing = [str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
-               for p in (CHROMIUM, NEXT_BIN, APP_DIR / ".next" / "BUILD_ID") if not p.exists()]
+    missing = [
+        str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
+        for p in (CHROMIUM, NEXT_BIN, APP_DIR / ".next" / "BUILD_ID")
+        if not p.exists()
+    ]
     if shutil.which("node") is None:
         missing.append("node on PATH")
     if missing:
@@ -100,8 +103,14 @@ class Server:
         self.name = name
         self.log_path = OUTPUT / f"{name}.log"
         self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                        stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
 
     def wait_ready(self, url: str) -> None:
         deadline = time.monotonic() + START_WITHIN

@@ -32,8 +32,11 @@ from tests.e2e.browser import (
 from tests.e2e.stack import Stack
 
 # Sent with every request the browser makes: the app must only ever see the gateway's values.
-FORGED = {"X-Auth-Request-User": "mallory", "X-Auth-Request-Role": "admin",
-          "X-Auth-Request-Email": "mallory@evil.test"}
+FORGED = {
+    "X-Auth-Request-User": "mallory",
+    "X-Auth-Request-Role": "admin",
+    "X-Auth-Request-Email": "mallory@evil.test",
+}
 SLACK = 10.0  # seconds a deadline allows beyond the policy's own duration
 
 
@@ -49,8 +52,9 @@ class Run:
         return self.stack.url(path)
 
 
-def test_gateway_in_front_of_nextjs_app(stack: Stack, browser_context: BrowserContext,
-                                        output_dir: Path) -> None:
+def test_gateway_in_front_of_nextjs_app(
+    stack: Stack, browser_context: BrowserContext, output_dir: Path
+) -> None:
     started = time.monotonic()
     run = Run(stack, browser_context, browser_context.new_page(), Screens(output_dir))
     browser_context.on("request", lambda request: run.urls.append(request.url))
@@ -113,10 +117,15 @@ def admin_sees_identity_headers(run: Run) -> int:
     # A new sign-in over the general user's session: its sign-in time is not carried over.
     assert "auth_time" not in claims
     assert landed.status == 200
-    shown = {name: run.page.text_content(f'td[data-header="{name}"]')
-             for name in ("x-auth-request-user", "x-auth-request-email", "x-auth-request-role")}
-    assert shown == {"x-auth-request-user": "admin", "x-auth-request-email": "admin@example.test",
-                     "x-auth-request-role": "admin"}
+    shown = {
+        name: run.page.text_content(f'td[data-header="{name}"]')
+        for name in ("x-auth-request-user", "x-auth-request-email", "x-auth-request-role")
+    }
+    assert shown == {
+        "x-auth-request-user": "admin",
+        "x-auth-request-email": "admin@example.test",
+        "x-auth-request-role": "admin",
+    }
     run.shots.take(run.page, "admin-identity-headers")
     return int(claims["iat"])
 
@@ -134,8 +143,11 @@ def navigation_after_update_age_renews(run: Run, signed_in_iat: int) -> int:
         written = session_set_cookies(response)
         return (response, written[-1]) if written else None
 
-    response, set_cookie = wait_until(renewal, within=policy.update_age + SLACK,
-                                      what="a navigation to /admin renews the admin session")
+    response, set_cookie = wait_until(
+        renewal,
+        within=policy.update_age + SLACK,
+        what="a navigation to /admin renews the admin session",
+    )
     claims = run.stack.decode(cookie_value(set_cookie))
     assert claims["sub"] == "admin" and before[0] == signed_in_iat
     assert claims["iat"] - before[-1] >= policy.update_age  # not renewed early
@@ -144,8 +156,11 @@ def navigation_after_update_age_renews(run: Run, signed_in_iat: int) -> int:
         assert attribute in set_cookie
     assert response.headers["cache-control"] == "private, no-store"
     assert _jar_iat(run) == claims["iat"]  # the browser took it
-    show(run.page, "Set-Cookie on this navigation (decoded)",
-         {"previous iat": before[-1], "iat": claims["iat"], "exp": claims["exp"]})
+    show(
+        run.page,
+        "Set-Cookie on this navigation (decoded)",
+        {"previous iat": before[-1], "iat": claims["iat"], "exp": claims["exp"]},
+    )
     run.shots.take(run.page, "admin-after-renewal")
     return int(claims["iat"])
 
@@ -185,8 +200,11 @@ def fetch_after_expiry_gets_401_json(run: Run) -> None:
     assert answer["json"] == {"error": "session_expired"}
     assert 'error="session_expired"' in answer["challenge"]
     assert jar_session(run.context) is None  # the 401 deleted it
-    show(run.page, "fetch('/api/me') after max_age",
-         {k: answer[k] for k in ("status", "type", "challenge", "json")})
+    show(
+        run.page,
+        "fetch('/api/me') after max_age",
+        {k: answer[k] for k in ("status", "type", "challenge", "json")},
+    )
     run.shots.take(run.page, "fetch-after-expiry-401")
 
 
@@ -212,9 +230,11 @@ def app_sees_no_session_after_expiry(run: Run, expired: dict[str, Any]) -> None:
 
 
 def metrics_counted_it(run: Run) -> None:
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(run.stack.metrics_text())
-               for s in family.samples}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(run.stack.metrics_text())
+        for s in family.samples
+    }
     assert samples[("gateway_session_refreshes_total", (("policy", "admin"),))] >= 1
     decisions: dict[str, float] = {}
     for (name, labels), value in samples.items():

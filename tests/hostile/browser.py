@@ -19,8 +19,7 @@ def resolve(ref: str, base: str) -> URL:
     return URL(ref, base)
 
 
-def login_callback(location: str, *, param: str = "callbackUrl",
-                   login_path: str = "/login") -> str:
+def login_callback(location: str, *, param: str = "callbackUrl", login_path: str = "/login") -> str:
     """The single callback value of a login ``Location``, checking the Location itself: same
     origin as the request, the login path, printable ASCII (no header injection)."""
     assert location.isascii() and location.isprintable(), ascii(location)

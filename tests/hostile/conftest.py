@@ -65,6 +65,7 @@ __all__ = ["gw", "harness_factory"]  # re-exported fixtures
 PUBLIC_URL = "https://app.example.com"
 COOKIE_V5 = "authjs.session-token"
 
+
 @dataclass
 class Seen:
     """What the upstream received for one probe."""
@@ -82,8 +83,14 @@ class LiveGateway:
     recorder: Recorder
     _probes: Iterator[int] = field(default_factory=itertools.count)
 
-    def token(self, claims: dict[str, Any], *, iat: float = T0, max_age: int = 86400,
-              name: str | None = None) -> str:
+    def token(
+        self,
+        claims: dict[str, Any],
+        *,
+        iat: float = T0,
+        max_age: int = 86400,
+        name: str | None = None,
+    ) -> str:
         session = self.config.session
         codec = SessionCodec(session.flavor, session.secrets)
         return codec.encode(claims, name or session.cookie, now=int(iat), max_age=max_age)
@@ -92,9 +99,16 @@ class LiveGateway:
     def cookie(self) -> str:
         return self.config.session.cookie
 
-    def send(self, target: str | bytes, headers: Headers = (), *, method: str = "GET",
-             body: bytes = b"", raw_lines: Sequence[bytes] = (),
-             framed: bool = True) -> tuple[RawResponse, Seen | None]:
+    def send(
+        self,
+        target: str | bytes,
+        headers: Headers = (),
+        *,
+        method: str = "GET",
+        body: bytes = b"",
+        raw_lines: Sequence[bytes] = (),
+        framed: bool = True,
+    ) -> tuple[RawResponse, Seen | None]:
         """One request with a fresh probe id; the answer and what the upstream got, if any.
         A body gets its Content-Length unless ``framed`` is False (the caller frames it)."""
         probe = str(next(self._probes))
@@ -106,15 +120,27 @@ class LiveGateway:
         response = exchange(self.port, raw)
         return response, self.seen(probe)
 
-    def upgrade(self, target: str, headers: Headers = (), *, connection: str = "Upgrade",
-                raw_lines: Sequence[bytes] = ()) -> tuple[RawResponse, Seen | None]:
+    def upgrade(
+        self,
+        target: str,
+        headers: Headers = (),
+        *,
+        connection: str = "Upgrade",
+        raw_lines: Sequence[bytes] = (),
+    ) -> tuple[RawResponse, Seen | None]:
         """A WebSocket handshake: the answer's head, and the upstream's view of the upstream
         handshake (the gateway opens that before it answers the client). The socket is then
         dropped, which the gateway must also survive."""
         probe = str(next(self._probes))
-        all_headers = [("Host", "gw.test"), *headers, ("Connection", connection),
-                       ("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13"),
-                       ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("X-Probe", probe)]
+        all_headers = [
+            ("Host", "gw.test"),
+            *headers,
+            ("Connection", connection),
+            ("Upgrade", "websocket"),
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("X-Probe", probe),
+        ]
         with socket.create_connection(("127.0.0.1", self.port), timeout=DEADLINE) as sock:
             sock.sendall(request_bytes("GET", target, all_headers, raw_lines=raw_lines))
             data = b""
@@ -143,8 +169,9 @@ class _LiveLoop:
         future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self.loop)
         return future.result(timeout=30)
 
-    def gateway(self, flavor: str, extra: str = "", trusted: str = "10.255.255.0/24",
-                routes: str = ROUTES) -> LiveGateway:
+    def gateway(
+        self, flavor: str, extra: str = "", trusted: str = "10.255.255.0/24", routes: str = ROUTES
+    ) -> LiveGateway:
         key = (flavor, extra, trusted, routes)
         if key not in self.gateways:
             self.gateways[key] = self.run(self._start(flavor, extra, trusted, routes))
@@ -154,13 +181,23 @@ class _LiveLoop:
         recorder = Recorder()
         upstream = TestServer(upstream_app(recorder), host="127.0.0.1")
         await upstream.start_server()
-        text = CONFIG.format(port=upstream.port, flavor=flavor, secrets=json.dumps([SECRET]),
-                             extra=extra, routes=routes.strip("\n"), trusted=trusted)
+        text = CONFIG.format(
+            port=upstream.port,
+            flavor=flavor,
+            secrets=json.dumps([SECRET]),
+            extra=extra,
+            routes=routes.strip("\n"),
+            trusted=trusted,
+        )
         config = load_config_text(text, "hostile.yaml", env={})
         gateway = build_gateway(config, clock=FakeClock())
-        runner = guarded_runner(gateway.handler, header_timeout=config.timeouts.client_header,
-                                shutdown_timeout=1.0, access_log=None,
-                                **gateway.server_options)
+        runner = guarded_runner(
+            gateway.handler,
+            header_timeout=config.timeouts.client_header,
+            shutdown_timeout=1.0,
+            access_log=None,
+            **gateway.server_options,
+        )
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -210,9 +247,8 @@ def gateways(live: LiveGateway, live_v5: LiveGateway) -> dict[str, LiveGateway]:
     return {"nextauth-v4": live, "authjs-v5": live_v5}
 
 
-
-
 # --- a gateway in front of a WebSocket upstream that records how each socket ended ----------
+
 
 @dataclass
 class WsUpstream:
@@ -263,8 +299,14 @@ async def ws_gateway(gateway_client: GatewayClient, aiohttp_server: Any) -> Make
     async def make(clock: Callable[[], float]) -> WsGateway:
         upstream = WsUpstream()
         server = await aiohttp_server(upstream.app(), host="127.0.0.1")
-        text = CONFIG.format(port=server.port, flavor="nextauth-v4", secrets=json.dumps([SECRET]),
-                             extra="", routes=ROUTES.strip("\n"), trusted="10.255.255.0/24")
+        text = CONFIG.format(
+            port=server.port,
+            flavor="nextauth-v4",
+            secrets=json.dumps([SECRET]),
+            extra="",
+            routes=ROUTES.strip("\n"),
+            trusted="10.255.255.0/24",
+        )
         config = load_config_text(text, "ws.yaml", env={})
         client = await gateway_client(build_gateway(config, clock=clock))
         return WsGateway(config, client, upstream)

@@ -30,6 +30,7 @@ CORPUS = Path(__file__).parent.parent / "data" / "hostile_cookies.tsv"
 
 # --- the corpus of Cookie headers ------------------------------------------------------------
 
+
 class Row(NamedTuple):
     id: str
     template: str
@@ -51,9 +52,13 @@ ROWS = _rows()
 def fill(template: str, gateway: LiveGateway) -> list[str]:
     token = gateway.token(BOB, iat=T0 - 60)
     half = len(token) // 2
-    text = (template.replace("{TOKEN}", token).replace("{HEAD}", token[:half])
-            .replace("{TAIL}", token[half:]).replace("{UB}", gateway.cookie.upper())
-            .replace("{B}", gateway.cookie))
+    text = (
+        template.replace("{TOKEN}", token)
+        .replace("{HEAD}", token[:half])
+        .replace("{TAIL}", token[half:])
+        .replace("{UB}", gateway.cookie.upper())
+        .replace("{B}", gateway.cookie)
+    )
     return text.split(" || ")
 
 
@@ -71,6 +76,7 @@ def test_cookie_header_corpus(gateways: dict[str, LiveGateway], flavor: str, row
 
 # --- sizes: 100 KB, thousands of chunks -----------------------------------------------------
 
+
 def test_a_100_kb_cookie_line_is_refused_by_the_parser(live: LiveGateway) -> None:
     token = live.token(BOB, iat=T0 - 60)
     line = f"{live.cookie}={token}; pad={'a' * 100_000}"
@@ -84,8 +90,9 @@ def test_an_oversize_cookie_line_is_not_echoed(live: LiveGateway) -> None:
     assert token[:60].encode() not in response.body
 
 
-def test_an_oversize_cookie_line_is_not_logged(live: LiveGateway,
-                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_an_oversize_cookie_line_is_not_logged(
+    live: LiveGateway, caplog: pytest.LogCaptureFixture
+) -> None:
     token = live.token(BOB, iat=T0 - 60)
     with caplog.at_level(logging.DEBUG):
         live.send("/reports", [("Cookie", f"{live.cookie}={token}{'A' * 40_000}")])
@@ -100,22 +107,37 @@ def test_100_kb_of_session_chunks_over_several_lines(live: LiveGateway) -> None:
 @pytest.mark.parametrize(("lines", "per_line"), [(1, 1000), (4, 1000)])
 def test_thousands_of_chunks(live: LiveGateway, lines: int, per_line: int) -> None:
     numbers = iter(range(lines * per_line))
-    cookie_lines = ["; ".join(f"{live.cookie}.{next(numbers)}=a" for _ in range(per_line))
-                    for _ in range(lines)]
+    cookie_lines = [
+        "; ".join(f"{live.cookie}.{next(numbers)}=a" for _ in range(per_line)) for _ in range(lines)
+    ]
     assert_decision(live, cookie_lines, "invalid")
 
 
 # --- properties ------------------------------------------------------------------------------
 
-_NAMES = st.sampled_from([
-    "{B}", "{B}.0", "{B}.1", "{B}.2", "{B}.7", "{B}.8", "{B}.01", "{B}.x", "__Secure-{B}",
-    "__Secure-{B}.0", "__Secure-{B}.1", "{B}-x", "other",
-])
+_NAMES = st.sampled_from(
+    [
+        "{B}",
+        "{B}.0",
+        "{B}.1",
+        "{B}.2",
+        "{B}.7",
+        "{B}.8",
+        "{B}.01",
+        "{B}.x",
+        "__Secure-{B}",
+        "__Secure-{B}.0",
+        "__Secure-{B}.1",
+        "{B}-x",
+        "other",
+    ]
+)
 _JUNK = st.text(st.sampled_from("ABCxyz019-_.~!=+/%\"'{}:,"), max_size=60)
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(jar=st.lists(st.tuples(_NAMES, _JUNK), min_size=1, max_size=10))
 def test_no_jar_of_junk_is_a_session(live: LiveGateway, jar: list[tuple[str, str]]) -> None:
     header = "; ".join(f"{name.replace('{B}', live.cookie)}={value}" for name, value in jar)

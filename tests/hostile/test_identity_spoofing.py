@@ -28,12 +28,17 @@ from tests.hostile.conftest import LiveGateway, Seen, _LiveLoop
 from tests.integration.conftest import T0
 
 CORPUS = Path(__file__).parent.parent / "data" / "identity_spoofing.tsv"
-IDENTITY = {"xauthrequestuser": "X-Auth-Request-User", "xauthrequestemail": "X-Auth-Request-Email",
-            "xauthrequestrole": "X-Auth-Request-Role"}
-ALICE = {"sub": "user-alice", "email": "alice@example.com", "role": "admin",
-         "auth_time": T0 - 60}
-OURS = {"xauthrequestuser": ["user-alice"], "xauthrequestemail": ["alice@example.com"],
-        "xauthrequestrole": ["admin"]}
+IDENTITY = {
+    "xauthrequestuser": "X-Auth-Request-User",
+    "xauthrequestemail": "X-Auth-Request-Email",
+    "xauthrequestrole": "X-Auth-Request-Role",
+}
+ALICE = {"sub": "user-alice", "email": "alice@example.com", "role": "admin", "auth_time": T0 - 60}
+OURS = {
+    "xauthrequestuser": ["user-alice"],
+    "xauthrequestemail": ["alice@example.com"],
+    "xauthrequestrole": ["admin"],
+}
 NOBODY: dict[str, list[str]] = {key: [] for key in IDENTITY}
 SPOOF_WORDS = ("mallory", "evil.example", "6.6.6.6", "/admin")
 
@@ -49,8 +54,7 @@ def _corpus() -> list[Line]:
     for text in CORPUS.read_text(encoding="ascii").splitlines():
         if text and not text.startswith("#"):
             ident, raw, outcome = text.split("\t")
-            rows.append(Line(ident, raw.encode().decode("unicode_escape").encode("utf-8"),
-                             outcome))
+            rows.append(Line(ident, raw.encode().decode("unicode_escape").encode("utf-8"), outcome))
     return rows
 
 
@@ -83,14 +87,18 @@ def test_corpus_has_both_outcomes() -> None:
 
 
 @pytest.mark.parametrize("line", LINES, ids=[line.id for line in LINES])
-@pytest.mark.parametrize(("target", "signed_in", "expected"), [
-    ("/reports", True, OURS),
-    ("/login", False, NOBODY),
-    ("/api/auth/session", True, OURS),
-], ids=["protected", "public-anonymous", "public-signed-in"])
-def test_spoofed_identity_never_reaches_the_upstream(live: LiveGateway, line: Line, target: str,
-                                                     signed_in: bool,
-                                                     expected: dict[str, list[str]]) -> None:
+@pytest.mark.parametrize(
+    ("target", "signed_in", "expected"),
+    [
+        ("/reports", True, OURS),
+        ("/login", False, NOBODY),
+        ("/api/auth/session", True, OURS),
+    ],
+    ids=["protected", "public-anonymous", "public-signed-in"],
+)
+def test_spoofed_identity_never_reaches_the_upstream(
+    live: LiveGateway, line: Line, target: str, signed_in: bool, expected: dict[str, list[str]]
+) -> None:
     headers = [session(live)] if signed_in else []
     response, seen = live.send(target, headers, raw_lines=[line.raw])
     if line.outcome == "refused":
@@ -101,16 +109,18 @@ def test_spoofed_identity_never_reaches_the_upstream(live: LiveGateway, line: Li
 
 
 def test_every_spelling_at_once_is_removed(live: LiveGateway) -> None:
-    response, seen = live.send("/reports", [session(live)],
-                               raw_lines=[line.raw for line in STRIPPED])
+    response, seen = live.send(
+        "/reports", [session(live)], raw_lines=[line.raw for line in STRIPPED]
+    )
     assert response.status == 200 and seen is not None
     assert identity_seen(seen.headers) == OURS
     assert not any(word in value for value in seen.headers.values() for word in SPOOF_WORDS)
 
 
 def test_anonymous_request_refused_before_any_spoof_is_read(live: LiveGateway) -> None:
-    response, seen = live.send("/reports", [("Accept", "application/json")],
-                               raw_lines=[line.raw for line in STRIPPED])
+    response, seen = live.send(
+        "/reports", [("Accept", "application/json")], raw_lines=[line.raw for line in STRIPPED]
+    )
     assert response.status == 401 and seen is None
 
 
@@ -149,11 +159,16 @@ CONNECTION_TRICKS = [
 
 
 @pytest.mark.parametrize("connection", CONNECTION_TRICKS)
-def test_connection_cannot_remove_what_the_gateway_adds(live: LiveGateway,
-                                                        connection: str) -> None:
-    response, seen = live.send("/reports", [
-        session(live), ("Connection", connection), ("X-Auth-Request-User", "mallory"),
-        ("X-Forwarded-For", "6.6.6.6")])
+def test_connection_cannot_remove_what_the_gateway_adds(live: LiveGateway, connection: str) -> None:
+    response, seen = live.send(
+        "/reports",
+        [
+            session(live),
+            ("Connection", connection),
+            ("X-Auth-Request-User", "mallory"),
+            ("X-Forwarded-For", "6.6.6.6"),
+        ],
+    )
     assert response.status == 200 and seen is not None
     assert identity_seen(seen.headers) == OURS
     assert seen.headers.getall("X-Forwarded-For") == ["127.0.0.1"]
@@ -165,17 +180,20 @@ def test_connection_cannot_remove_what_the_gateway_adds(live: LiveGateway,
     assert "auth" not in seen.headers.get("Connection", "").lower()
 
 
-@pytest.mark.parametrize("connection", ["Upgrade, X-Auth-Request-User",
-                                        "X-Auth-Request-Role, Upgrade, X-Forwarded-For"])
+@pytest.mark.parametrize(
+    "connection", ["Upgrade, X-Auth-Request-User", "X-Auth-Request-Role, Upgrade, X-Forwarded-For"]
+)
 def test_connection_trick_on_websocket_upgrade(live: LiveGateway, connection: str) -> None:
-    response, seen = live.upgrade("/ws", [session(live), ("X-Auth-Request-User", "mallory")],
-                                  connection=connection)
+    response, seen = live.upgrade(
+        "/ws", [session(live), ("X-Auth-Request-User", "mallory")], connection=connection
+    )
     assert response.status == 101 and seen is not None
     assert identity_seen(seen.headers) == OURS
     assert seen.headers.getall("X-Forwarded-For") == ["127.0.0.1"]
 
 
 # --- X-Forwarded-* and friends from a peer that is not a trusted proxy ----------------------
+
 
 def spellings(name: str) -> list[str]:
     title = "-".join(part.capitalize() for part in name.split("-"))
@@ -186,10 +204,14 @@ FORWARDING = sorted(FORWARDING_HEADERS)
 
 
 @pytest.mark.parametrize("name", FORWARDING)
-def test_untrusted_forwarding_headers_are_replaced_not_appended(live: LiveGateway,
-                                                                name: str) -> None:
-    lies = [(spelling, value) for spelling in spellings(name)
-            for value in ("6.6.6.6", "for=6.6.6.6;proto=https;host=evil.example")]
+def test_untrusted_forwarding_headers_are_replaced_not_appended(
+    live: LiveGateway, name: str
+) -> None:
+    lies = [
+        (spelling, value)
+        for spelling in spellings(name)
+        for value in ("6.6.6.6", "for=6.6.6.6;proto=https;host=evil.example")
+    ]
     response, seen = live.send("/reports", [session(live), *lies])
     assert response.status == 200 and seen is not None
     assert_gateway_view(seen)
@@ -230,15 +252,20 @@ def behind_proxy(_live_loop: _LiveLoop) -> LiveGateway:
     return _live_loop.gateway("nextauth-v4", "", trusted="127.0.0.1/32")
 
 
-@pytest.mark.parametrize(("xff", "forwarded"), [
-    ("203.0.113.7", "203.0.113.7, 127.0.0.1"),
-    ("6.6.6.6, 203.0.113.7", "203.0.113.7, 127.0.0.1"),  # left of the client: the client's lie
-    ("unknown, 203.0.113.7", "203.0.113.7, 127.0.0.1"),
-])
-def test_trusted_proxy_chain_is_verified_not_copied(behind_proxy: LiveGateway, xff: str,
-                                                    forwarded: str) -> None:
-    response, seen = behind_proxy.send("/reports", [session(behind_proxy),
-                                                    ("X-Forwarded-For", xff)])
+@pytest.mark.parametrize(
+    ("xff", "forwarded"),
+    [
+        ("203.0.113.7", "203.0.113.7, 127.0.0.1"),
+        ("6.6.6.6, 203.0.113.7", "203.0.113.7, 127.0.0.1"),  # left of the client: the client's lie
+        ("unknown, 203.0.113.7", "203.0.113.7, 127.0.0.1"),
+    ],
+)
+def test_trusted_proxy_chain_is_verified_not_copied(
+    behind_proxy: LiveGateway, xff: str, forwarded: str
+) -> None:
+    response, seen = behind_proxy.send(
+        "/reports", [session(behind_proxy), ("X-Forwarded-For", xff)]
+    )
     assert response.status == 200 and seen is not None
     assert seen.headers.getall("X-Forwarded-For") == [forwarded]
     assert seen.headers.getall("X-Real-IP") == ["203.0.113.7"]
@@ -260,12 +287,17 @@ def _spelling(draw: st.DrawFn) -> str:
 _VALUE = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=20)
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(spoofs=st.lists(st.tuples(_spelling(), _VALUE), min_size=1, max_size=6),
-       signed_in=st.booleans(), target=st.sampled_from(["/reports", "/login", "/api/auth/x"]))
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    spoofs=st.lists(st.tuples(_spelling(), _VALUE), min_size=1, max_size=6),
+    signed_in=st.booleans(),
+    target=st.sampled_from(["/reports", "/login", "/api/auth/x"]),
+)
 def test_any_spelling_of_an_identity_header_is_removed(
-        live: LiveGateway, spoofs: list[tuple[str, str]], signed_in: bool, target: str) -> None:
+    live: LiveGateway, spoofs: list[tuple[str, str]], signed_in: bool, target: str
+) -> None:
     headers = [session(live)] if signed_in else [("Accept", "application/json")]
     response, seen = live.send(target, [*headers, *spoofs])
     if not signed_in and target == "/reports":

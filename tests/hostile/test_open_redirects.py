@@ -29,14 +29,20 @@ from tests.hostile.wire import RawResponse
 
 CORPUS = Path(__file__).parent.parent / "data" / "open_redirects.txt"
 NAV = [("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")]
-LIAR = [("Host", "evil.example"), ("X-Forwarded-Host", "evil.example"),
-        ("X-Forwarded-Proto", "https")]
+LIAR = [
+    ("Host", "evil.example"),
+    ("X-Forwarded-Host", "evil.example"),
+    ("X-Forwarded-Proto", "https"),
+]
 
 
 def _payloads() -> list[str]:
     lines = CORPUS.read_text(encoding="ascii").splitlines()
-    return [line.encode("ascii").decode("unicode_escape") for line in lines
-            if line and not line.startswith("#")]
+    return [
+        line.encode("ascii").decode("unicode_escape")
+        for line in lines
+        if line and not line.startswith("#")
+    ]
 
 
 PAYLOADS = _payloads()
@@ -63,8 +69,9 @@ def lf_bypasses_the_handler(response: RawResponse, target: bytes) -> bool:
     """aiohttp's own 404 for a path with an encoded LF: app.py's catch-all ``/{tail:.*}``
     does not match a newline, so the gateway's handler never runs (a denial, not a bypass).
     Tolerated here only; test_path_tricks.py holds the strict xfail that flips when fixed."""
-    return response.status == 404 and b"%0a" in target.lower() and (
-        response.body == b"404: Not Found")
+    return (
+        response.status == 404 and b"%0a" in target.lower() and (response.body == b"404: Not Found")
+    )
 
 
 def check_login_redirect(response: RawResponse, *, public_url: str | None) -> None:
@@ -90,8 +97,9 @@ def test_corpus_is_big_enough() -> None:
 
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=IDS)
-def test_login_redirect_never_leaves_the_origin(live: LiveGateway, live_public: LiveGateway,
-                                                payload: str) -> None:
+def test_login_redirect_never_leaves_the_origin(
+    live: LiveGateway, live_public: LiveGateway, payload: str
+) -> None:
     for gateway, public_url in ((live, None), (live_public, PUBLIC_URL)):
         for form, target in targets(payload).items():
             response, seen = gateway.send(target, [*NAV, *LIAR])
@@ -119,11 +127,14 @@ def forward_auth(_live_loop: _LiveLoop) -> LiveGateway:
 
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=IDS)
-def test_forward_auth_location_never_leaves_the_origin(forward_auth: LiveGateway,
-                                                       payload: str) -> None:
+def test_forward_auth_location_never_leaves_the_origin(
+    forward_auth: LiveGateway, payload: str
+) -> None:
     header_safe = payload.replace("\r", "%0d").replace("\n", "%0a").replace("\x00", "%00")
-    uris = [header_safe if header_safe.startswith("/") else "/" + header_safe,
-            "/" + quote(payload, safe="")]
+    uris = [
+        header_safe if header_safe.startswith("/") else "/" + header_safe,
+        "/" + quote(payload, safe=""),
+    ]
     for uri in uris:
         for target in ("/_gateway/auth", "/_gateway/auth?redirect=true"):
             response, _ = forward_auth.send(target, [*NAV, *LIAR, ("X-Original-URI", uri)])
@@ -138,19 +149,49 @@ def _as_redirect(response: RawResponse) -> RawResponse:
 
 
 # Pieces that matter to URL parsers; hypothesis strings them together.
-_PIECES = st.sampled_from([
-    "/", "//", "\\", "%2f", "%2F", "%5c", "%09", "%0a", "%2e", "%2e%2e", ".", "..", "@", ":",
-    "%40", "?", "#", "%23", "%25", "%252f", "evil.com", "javascript:", "https:", "\uff0f",
-    "\u2215", "\u3002", "\t", " ", "a",
-])
+_PIECES = st.sampled_from(
+    [
+        "/",
+        "//",
+        "\\",
+        "%2f",
+        "%2F",
+        "%5c",
+        "%09",
+        "%0a",
+        "%2e",
+        "%2e%2e",
+        ".",
+        "..",
+        "@",
+        ":",
+        "%40",
+        "?",
+        "#",
+        "%23",
+        "%25",
+        "%252f",
+        "evil.com",
+        "javascript:",
+        "https:",
+        "\uff0f",
+        "\u2215",
+        "\u3002",
+        "\t",
+        " ",
+        "a",
+    ]
+)
 _URLISH = st.lists(_PIECES, min_size=1, max_size=12).map("".join)
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=_URLISH)
-def test_any_urlish_target_redirects_on_origin(live: LiveGateway, live_public: LiveGateway,
-                                               text: str) -> None:
+def test_any_urlish_target_redirects_on_origin(
+    live: LiveGateway, live_public: LiveGateway, text: str
+) -> None:
     target = "/" + quote(text, safe="/%\\:@")
     for gateway, public_url in ((live, None), (live_public, PUBLIC_URL)):
         response, seen = gateway.send(target, [*NAV, *LIAR])

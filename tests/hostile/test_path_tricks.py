@@ -67,8 +67,7 @@ def cookie(gateway: LiveGateway, claims: dict[str, Any]) -> tuple[str, str]:
     return ("Cookie", f"{gateway.cookie}={gateway.token(claims, iat=T0 - 60)}")
 
 
-def check(gateway: LiveGateway, target: str, headers: list[tuple[str, str]],
-          expected: str) -> None:
+def check(gateway: LiveGateway, target: str, headers: list[tuple[str, str]], expected: str) -> None:
     """Send ``target`` and compare with an outcome of the corpus: a status, or
     ``200 <target the upstream receives>``; nothing reaches the upstream otherwise."""
     response, seen = gateway.send(as_bytes(target), headers)
@@ -81,6 +80,7 @@ def check(gateway: LiveGateway, target: str, headers: list[tuple[str, str]],
 
 
 # --- the bypass corpus ---------------------------------------------------------------------
+
 
 class Bypass(NamedTuple):
     id: str
@@ -117,8 +117,11 @@ def test_no_session_no_protected_page(gateway: LiveGateway, row: Bypass) -> None
     check(gateway, row.target, [NAV], row.anonymous)
 
 
-@pytest.mark.parametrize("row", [r for r in BYPASSES if r.signed_in == "403"],
-                         ids=[r.id for r in BYPASSES if r.signed_in == "403"])
+@pytest.mark.parametrize(
+    "row",
+    [r for r in BYPASSES if r.signed_in == "403"],
+    ids=[r.id for r in BYPASSES if r.signed_in == "403"],
+)
 def test_the_admin_role_is_served_what_was_checked(gateway: LiveGateway, row: Bypass) -> None:
     """The same targets with the role: served, and the upstream path is under /admin."""
     response, seen = gateway.send(as_bytes(row.target), [NAV, cookie(gateway, ALICE)])
@@ -133,8 +136,9 @@ AS_URI = [row for row in BYPASSES if "\\" not in row.target and row.target.start
 
 
 @pytest.mark.parametrize("row", AS_URI, ids=[row.id for row in AS_URI])
-def test_forward_auth_reads_the_original_uri_the_same_way(behind_proxy: LiveGateway,
-                                                          row: Bypass) -> None:
+def test_forward_auth_reads_the_original_uri_the_same_way(
+    behind_proxy: LiveGateway, row: Bypass
+) -> None:
     uri = ("X-Original-URI", row.target)
     for claims, expected in ((BOB, row.signed_in), (None, row.anonymous)):
         headers = [NAV, uri] + ([cookie(behind_proxy, claims)] if claims else [])
@@ -144,6 +148,7 @@ def test_forward_auth_reads_the_original_uri_the_same_way(behind_proxy: LiveGate
 
 
 # --- the unit corpus of gateway.routes, end to end --------------------------------------------
+
 
 class Trick(NamedTuple):
     id: str
@@ -172,8 +177,9 @@ def test_route_corpus_through_the_gateway(gateway: LiveGateway, row: Trick) -> N
     anonymous, general, admin = ("400",) * 3  # refused by the gateway, or by the parser:
     if row.route != "-" and row.raw.isascii():  # raw UTF-8 in a request line is refused too
         served = f"200 {row.forward}"
-        anonymous = served if row.route in PUBLIC_ROUTES else (
-            "401" if row.route == "api" else "302")
+        anonymous = (
+            served if row.route in PUBLIC_ROUTES else ("401" if row.route == "api" else "302")
+        )
         general = "403" if row.route == "admin" else served
         admin = served
     check(gateway, row.raw, [NAV], anonymous)
@@ -189,6 +195,7 @@ def test_encoded_newline_is_the_gateways_400(gateway: LiveGateway, target: str) 
 
 
 # --- property: whatever reaches the upstream, every backend reading is allowed ---------------
+
 
 def readings(target: str) -> set[str]:
     """The paths a backend might make of ``target``: as sent, decoded once or twice, with
@@ -217,16 +224,45 @@ def under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + "/")
 
 
-_PIECES = st.sampled_from([
-    "/", "//", "\\", ".", "..", "%2e", "%2E%2e", "%2f", "%2F", "%5c", ";", "%3b", "#", "%23",
-    "?", "%3f", "%00", "%20", "%c0%ae", "%252e", "admin", "ADMIN", "Admin.", "%61dmin",
-    "public", "login", "api", "auth", "x",
-])
+_PIECES = st.sampled_from(
+    [
+        "/",
+        "//",
+        "\\",
+        ".",
+        "..",
+        "%2e",
+        "%2E%2e",
+        "%2f",
+        "%2F",
+        "%5c",
+        ";",
+        "%3b",
+        "#",
+        "%23",
+        "?",
+        "%3f",
+        "%00",
+        "%20",
+        "%c0%ae",
+        "%252e",
+        "admin",
+        "ADMIN",
+        "Admin.",
+        "%61dmin",
+        "public",
+        "login",
+        "api",
+        "auth",
+        "x",
+    ]
+)
 _TARGETS = st.lists(_PIECES, min_size=1, max_size=10).map(lambda parts: "/" + "".join(parts))
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(target=_TARGETS)
 def test_any_tricky_path_is_served_only_as_allowed(gateway: LiveGateway, target: str) -> None:
     response, seen = gateway.send(target, [NAV, cookie(gateway, BOB)])
@@ -236,5 +272,6 @@ def test_any_tricky_path_is_served_only_as_allowed(gateway: LiveGateway, target:
     response, seen = gateway.send(target, [NAV])
     assert response.status in (200, 302, 400, 401, 404), response.status
     if seen is not None:
-        assert all(any(under(path, p) for p in PUBLIC_PREFIXES)
-                   for path in readings(seen.raw_path)), seen.raw_path
+        assert all(
+            any(under(path, p) for p in PUBLIC_PREFIXES) for path in readings(seen.raw_path)
+        ), seen.raw_path

@@ -46,14 +46,15 @@ def jar_of(gw: Harness, token: str) -> dict[str, str]:
     name, size = gw.config.session.cookie, 3933
     if len(token) <= size:
         return {name: token}
-    return {f"{name}.{i}": token[at:at + size] for i, at in enumerate(range(0, len(token), size))}
+    return {f"{name}.{i}": token[at : at + size] for i, at in enumerate(range(0, len(token), size))}
 
 
 def session_of(gw: Harness, jar: dict[str, str]) -> dict[str, Any]:
     """The session the app's own codec reads from a jar (bare, or chunks in order)."""
     name = gw.config.session.cookie
-    chunks = sorted((k for k in jar if k.startswith(name + ".")),
-                    key=lambda k: int(k[len(name) + 1:]))
+    chunks = sorted(
+        (k for k in jar if k.startswith(name + ".")), key=lambda k: int(k[len(name) + 1 :])
+    )
     assert (name in jar) != bool(chunks), f"ambiguous jar: {sorted(jar)}"
     token = jar[name] if name in jar else "".join(jar[k] for k in chunks)
     return gw.decode(token)
@@ -81,6 +82,7 @@ def deletion(name: str) -> str:
 
 # --- 7: the app's Set-Cookie on the response the gateway renews -----------------------------
 
+
 async def test_app_reissue_keeping_auth_time_wins_untouched(gw: Harness) -> None:
     browser = jar_of(gw, gw.token(BOB, iat=T0 - 7 * HOUR))
     app_token = gw.token({**BOB, "auth_time": T0 - 7 * HOUR, "name": "Bob B."}, iat=T0)
@@ -105,15 +107,20 @@ async def test_app_reissue_dropping_auth_time_gets_it_back(gw: Harness) -> None:
     assert session["name"] == "Alice" and session["auth_time"] == T0 - 3 * HOUR
 
 
-@pytest.mark.parametrize(("before", "after"), [({}, BIG), (BIG, {})],
-                         ids=["bare-to-chunks", "chunks-to-bare"])
-async def test_app_reissue_changing_the_chunk_count(gw: Harness, before: dict[str, Any],
-                                                    after: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("before", "after"), [({}, BIG), (BIG, {})], ids=["bare-to-chunks", "chunks-to-bare"]
+)
+async def test_app_reissue_changing_the_chunk_count(
+    gw: Harness, before: dict[str, Any], after: dict[str, Any]
+) -> None:
     browser = jar_of(gw, gw.token({**BOB, **before}, iat=T0 - 7 * HOUR))
     app_jar = jar_of(gw, gw.token({**BOB, **after, "auth_time": T0 - 7 * HOUR}, iat=T0))
     # As NextAuth's SessionStore does: write the new layout, expire what it saw and dropped.
-    stale = [n for n in jar_of(gw, gw.token({**BOB, **before, "auth_time": 1}, iat=T0))
-             if n not in app_jar]
+    stale = [
+        n
+        for n in jar_of(gw, gw.token({**BOB, **before, "auth_time": 1}, iat=T0))
+        if n not in app_jar
+    ]
     app_sets(gw, *live_lines(app_jar), *map(deletion, stale))
     response = await send(gw, "/reports", browser)
     assert_one_session_cookie_each(response, gw)
@@ -141,10 +148,12 @@ async def test_unrelated_app_cookies_sit_beside_the_renewal(gw: Harness) -> None
     assert response.headers["Cache-Control"] == "private, no-store"
 
 
-@pytest.mark.parametrize(("old", "new"), [(BIG, {}), ({}, BIG)],
-                         ids=["chunked-old-bare-new", "bare-old-chunked-new"])
+@pytest.mark.parametrize(
+    ("old", "new"), [(BIG, {}), ({}, BIG)], ids=["chunked-old-bare-new", "bare-old-chunked-new"]
+)
 async def test_sign_in_over_an_expired_session_of_another_layout(
-        gw: Harness, old: dict[str, Any], new: dict[str, Any]) -> None:
+    gw: Harness, old: dict[str, Any], new: dict[str, Any]
+) -> None:
     browser = jar_of(gw, gw.token({**BOB, **old}, iat=T0 - 2 * DAY, max_age=DAY))
     fresh = jar_of(gw, gw.token({**BOB, **new}, iat=T0))
     app_sets(gw, *live_lines(fresh))  # the sign-in callback: it saw no session cookie
@@ -170,8 +179,7 @@ BURST = 40
 
 
 async def burst(gw: Harness, browser: dict[str, str]) -> list[RawResponse]:
-    return list(await asyncio.gather(*(send(gw, f"/reports?n={i}", browser)
-                                       for i in range(BURST))))
+    return list(await asyncio.gather(*(send(gw, f"/reports?n={i}", browser) for i in range(BURST))))
 
 
 def upstream_cookie(response: RawResponse) -> str:
@@ -179,8 +187,9 @@ def upstream_cookie(response: RawResponse) -> str:
 
 
 @pytest.mark.parametrize("extra", [{}, BIG], ids=["bare", "chunked"])
-async def test_a_burst_renews_every_response_consistently(gw: Harness,
-                                                          extra: dict[str, Any]) -> None:
+async def test_a_burst_renews_every_response_consistently(
+    gw: Harness, extra: dict[str, Any]
+) -> None:
     browser = jar_of(gw, gw.token({**BOB, **extra}, iat=T0 - 7 * HOUR))
     responses = await burst(gw, browser)
     jtis = []
@@ -191,7 +200,11 @@ async def test_a_burst_renews_every_response_consistently(gw: Harness,
         assert set(held) == set(browser)  # the same layout: no chunk left over or missing
         session = session_of(gw, held)
         assert (session["sub"], session["iat"], session["exp"], session["auth_time"]) == (
-            "user-bob", T0, T0 + DAY, T0 - 7 * HOUR)
+            "user-bob",
+            T0,
+            T0 + DAY,
+            T0 - 7 * HOUR,
+        )
         assert upstream_cookie(response) == cookie_header(held)  # the app saw what was set
         jtis.append(session["jti"])
     assert len(set(jtis)) == BURST
@@ -203,13 +216,15 @@ async def test_a_burst_under_a_hard_cap_records_one_auth_time(gw: Harness) -> No
     responses = await burst(gw, browser)
     sessions = [session_of(gw, jar_after(browser, r.set_cookies)) for r in responses]
     assert Counter((s["auth_time"], s["exp"]) for s in sessions) == {
-        (T0 - 60, T0 + 2 * HOUR): BURST}
+        (T0 - 60, T0 + 2 * HOUR): BURST
+    }
 
 
 async def test_any_cookie_of_the_burst_is_good_afterwards(gw: Harness) -> None:
     browser = jar_of(gw, gw.token(BOB, iat=T0 - 7 * HOUR))
     responses = await burst(gw, browser)
     gw.clock.advance(60)
-    later = await asyncio.gather(*(send(gw, "/reports", jar_after(browser, r.set_cookies))
-                                   for r in responses))
+    later = await asyncio.gather(
+        *(send(gw, "/reports", jar_after(browser, r.set_cookies)) for r in responses)
+    )
     assert [(r.status, r.set_cookies) for r in later] == [(200, [])] * BURST

@@ -25,9 +25,9 @@ from tests.integration.conftest import SECRET, T0
 
 # --- forged tokens -----------------------------------------------------------------------------
 
+
 def claims(iat: int = T0 - 60, exp: int | None = None, **extra: Any) -> dict[str, Any]:
-    return {**BOB, "iat": iat, "exp": T0 + 86400 if exp is None else exp, "jti": "j",
-            **extra}
+    return {**BOB, "iat": iat, "exp": T0 + 86400 if exp is None else exp, "jti": "j", **extra}
 
 
 def _keys(flavor: str) -> tuple[bytes, dict[str, Any]]:
@@ -72,8 +72,10 @@ def _flip(token: str, part: int) -> str:
 
 def _b64_garbage(header: dict[str, Any] | None) -> str:
     """Five well-formed base64url parts of garbage (deterministic), under ``header`` or not."""
-    parts = [b64(bytes((i * 37 + n) % 256 for n in range(size)))
-             for i, size in enumerate((30, 0, 12, 80, 16))]
+    parts = [
+        b64(bytes((i * 37 + n) % 256 for n in range(size)))
+        for i, size in enumerate((30, 0, 12, 80, 16))
+    ]
     if header is not None:
         parts[0] = json_b64(header)
     return ".".join(parts)
@@ -85,26 +87,47 @@ TOKEN_CASES: list[tuple[str, Forge, str]] = [
     ("b64-garbage", lambda f: _b64_garbage(None), "invalid"),
     ("b64-garbage-under-the-real-header", lambda f: _b64_garbage(_keys(f)[1]), "invalid"),
     ("zip", lambda f: seal(_keys(f)[0], {**_keys(f)[1], "zip": "DEF"}, claims()), "invalid"),
-    ("crit", lambda f: seal(_keys(f)[0], {**_keys(f)[1], "crit": ["exp"], "exp": 1}, claims()),
-     "invalid"),
+    (
+        "crit",
+        lambda f: seal(_keys(f)[0], {**_keys(f)[1], "crit": ["exp"], "exp": 1}, claims()),
+        "invalid",
+    ),
     ("alg-none-jws", lambda f: jws(b"", claims(), alg="none"), "invalid"),
-    ("alg-none-jwe-shape", lambda f: _swap_header(seal(*_keys(f), claims()),
-                                                  {"alg": "none", "enc": "A256GCM"}), "invalid"),
+    (
+        "alg-none-jwe-shape",
+        lambda f: _swap_header(seal(*_keys(f), claims()), {"alg": "none", "enc": "A256GCM"}),
+        "invalid",
+    ),
     ("jws-with-derived-key", lambda f: jws(_keys(f)[0], claims()), "invalid"),
     ("jws-with-secret", lambda f: jws(SECRET.encode(), claims()), "invalid"),
     ("other-enc", _other_enc, "invalid"),
-    ("a128gcm", lambda f: seal(_keys(f)[0][:16], {"alg": "dir", "enc": "A128GCM"}, claims()),
-     "invalid"),
-    ("key-wrap-alg", lambda f: seal(_keys(f)[0][:32], {"alg": "A256KW", "enc": "A256GCM"},
-                                    claims()), "invalid"),
+    (
+        "a128gcm",
+        lambda f: seal(_keys(f)[0][:16], {"alg": "dir", "enc": "A128GCM"}, claims()),
+        "invalid",
+    ),
+    (
+        "key-wrap-alg",
+        lambda f: seal(_keys(f)[0][:32], {"alg": "A256KW", "enc": "A256GCM"}, claims()),
+        "invalid",
+    ),
     ("other-flavor", _other_flavor, "invalid"),
     ("wrong-secret-or-salt", _wrong_salt_or_secret, "invalid"),
-    ("state-cookie", lambda f: seal(*_keys(f), {"value": "st4te", "iat": T0, "exp": T0 + 900}),
-     "invalid"),
-    ("pkce-cookie", lambda f: seal(*_keys(f), {"value": "v" * 43, "iat": T0, "exp": T0 + 900}),
-     "invalid"),
-    ("csrf-like", lambda f: seal(*_keys(f), {"csrfToken": "c" * 64, "iat": T0, "exp": T0 + 9}),
-     "invalid"),
+    (
+        "state-cookie",
+        lambda f: seal(*_keys(f), {"value": "st4te", "iat": T0, "exp": T0 + 900}),
+        "invalid",
+    ),
+    (
+        "pkce-cookie",
+        lambda f: seal(*_keys(f), {"value": "v" * 43, "iat": T0, "exp": T0 + 900}),
+        "invalid",
+    ),
+    (
+        "csrf-like",
+        lambda f: seal(*_keys(f), {"csrfToken": "c" * 64, "iat": T0, "exp": T0 + 9}),
+        "invalid",
+    ),
     ("sub-empty", lambda f: seal(*_keys(f), claims(sub="")), "invalid"),
     ("sub-number", lambda f: seal(*_keys(f), claims(sub=7)), "invalid"),
     ("sub-object", lambda f: seal(*_keys(f), claims(sub={"id": "admin"})), "invalid"),
@@ -115,8 +138,11 @@ TOKEN_CASES: list[tuple[str, Forge, str]] = [
     ("exp-huge", lambda f: seal(*_keys(f), {**claims(), "exp": 1e300}), "invalid"),
     ("iat-future", lambda f: seal(*_keys(f), claims(iat=T0 + 3600)), "invalid"),
     ("auth-time-text", lambda f: seal(*_keys(f), claims(auth_time="yesterday")), "invalid"),
-    ("tampered-header", lambda f: _swap_header(seal(*_keys(f), claims()),
-                                               {**_keys(f)[1], "x": 1}), "invalid"),
+    (
+        "tampered-header",
+        lambda f: _swap_header(seal(*_keys(f), claims()), {**_keys(f)[1], "x": 1}),
+        "invalid",
+    ),
     ("tampered-iv", lambda f: _flip(seal(*_keys(f), claims()), 2), "invalid"),
     ("tampered-ciphertext", lambda f: _flip(seal(*_keys(f), claims()), 3), "invalid"),
     ("tampered-tag", lambda f: _flip(seal(*_keys(f), claims()), 4), "invalid"),
@@ -128,21 +154,27 @@ TOKEN_CASES: list[tuple[str, Forge, str]] = [
     ("exp-long-ago", lambda f: seal(*_keys(f), claims(T0 - 90000, T0 - 86400)), "expired"),
     ("idle-too-long", lambda f: seal(*_keys(f), claims(T0 - 86401, T0 + 86400)), "expired"),
 ]
-TOKENS = [pytest.param(flavor, make(flavor), decision, id=f"{flavor}-{ident}")
-          for flavor in FLAVORS for ident, make, decision in TOKEN_CASES]
+TOKENS = [
+    pytest.param(flavor, make(flavor), decision, id=f"{flavor}-{ident}")
+    for flavor in FLAVORS
+    for ident, make, decision in TOKEN_CASES
+]
 
 
 @pytest.mark.parametrize(("flavor", "token", "decision"), TOKENS)
-def test_forged_token(gateways: dict[str, LiveGateway], flavor: str, token: str,
-                      decision: str) -> None:
+def test_forged_token(
+    gateways: dict[str, LiveGateway], flavor: str, token: str, decision: str
+) -> None:
     gateway = gateways[flavor]
     assert_decision(gateway, [f"{gateway.cookie}={token}"], decision)
 
 
-@pytest.mark.parametrize(("flavor", "token", "decision"),
-                         [p for p in TOKENS if p.values[2] == "invalid"][:12])
-def test_forged_token_in_chunks(gateways: dict[str, LiveGateway], flavor: str, token: str,
-                                decision: str) -> None:
+@pytest.mark.parametrize(
+    ("flavor", "token", "decision"), [p for p in TOKENS if p.values[2] == "invalid"][:12]
+)
+def test_forged_token_in_chunks(
+    gateways: dict[str, LiveGateway], flavor: str, token: str, decision: str
+) -> None:
     """The same tokens split over chunks are refused the same way."""
     gateway, half = gateways[flavor], len(token) // 2
     name = gateway.cookie
@@ -152,16 +184,18 @@ def test_forged_token_in_chunks(gateways: dict[str, LiveGateway], flavor: str, t
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data(), flavor=st.sampled_from(FLAVORS))
 def test_a_mutated_token_never_passes_as_someone_else(
-        gateways: dict[str, LiveGateway], data: st.DataObject, flavor: str) -> None:
+    gateways: dict[str, LiveGateway], data: st.DataObject, flavor: str
+) -> None:
     gateway = gateways[flavor]
     token = gateway.token(BOB, iat=T0 - 60)
     at = data.draw(st.integers(0, len(token) - 1))
     char = data.draw(st.sampled_from(_B64 + "."))
-    mutated = token[:at] + char + token[at + 1:]
+    mutated = token[:at] + char + token[at + 1 :]
     response, seen = gateway.send("/reports", [API, ("Cookie", f"{gateway.cookie}={mutated}")])
     if mutated == token or response.status == 200:
         # base64url's unused low bits of a part's last character may change without changing

@@ -38,13 +38,13 @@ async def echoes(ws: aiohttp.ClientWebSocketResponse, text: str) -> None:
     assert (message.type, message.data) == (WSMsgType.TEXT, text)
 
 
-async def closes_with_1008(ws: aiohttp.ClientWebSocketResponse, gateway: WsGateway,
-                           text: str) -> None:
+async def closes_with_1008(
+    ws: aiohttp.ClientWebSocketResponse, gateway: WsGateway, text: str
+) -> None:
     """The next message after the deadline is not relayed: both sides get 1008."""
     await ws.send_str(text)
     message = await receive(ws)
-    assert (message.type, message.data, message.extra) == (
-        WSMsgType.CLOSE, 1008, "session expired")
+    assert (message.type, message.data, message.extra) == (WSMsgType.CLOSE, 1008, "session expired")
     await asyncio.wait_for(gateway.upstream.closed.wait(), DEADLINE)
     assert gateway.upstream.close_codes == [1008]
     assert text not in gateway.upstream.received
@@ -72,7 +72,8 @@ async def test_max_age_from_iat_closes_with_1008(ws_gateway: MakeWsGateway) -> N
 
 
 async def test_max_age_counts_from_the_renewal_made_on_the_upgrade(
-        ws_gateway: MakeWsGateway) -> None:
+    ws_gateway: MakeWsGateway,
+) -> None:
     clock = FakeClock()
     gateway = await ws_gateway(clock)
     iat = T0 - 7 * HOUR  # due (update_age 6h): the 101 renews, and the renewal sets the end
@@ -89,16 +90,14 @@ async def test_absolute_max_age_closes_before_max_age(ws_gateway: MakeWsGateway)
     gateway = await ws_gateway(clock)
     signed_in = T0 - 12 * HOUR + 120  # the 12h cap falls 2 minutes from now
     claims = {**ALICE, "auth_time": signed_in}
-    async with gateway.client.ws_connect("/ws", headers=gateway.cookie(claims,
-                                                                       iat=T0 - 60)) as ws:
+    async with gateway.client.ws_connect("/ws", headers=gateway.cookie(claims, iat=T0 - 60)) as ws:
         clock.now = signed_in + 12 * HOUR - 1
         await echoes(ws, "inside the cap")
         clock.now = signed_in + 12 * HOUR
         await closes_with_1008(ws, gateway, "past the cap")
 
 
-async def test_auth_time_recorded_on_the_upgrade_starts_the_cap(
-        ws_gateway: MakeWsGateway) -> None:
+async def test_auth_time_recorded_on_the_upgrade_starts_the_cap(ws_gateway: MakeWsGateway) -> None:
     clock = FakeClock()
     gateway = await ws_gateway(clock)
     iat = T0 - 60  # no auth_time yet: the 101 renews to record it (= iat)
@@ -125,8 +124,7 @@ async def test_an_idle_socket_is_closed_by_the_timer(ws_gateway: MakeWsGateway) 
     gateway = await ws_gateway(clock)
     claims = {**ALICE, "auth_time": T0 - 12 * HOUR + 1}  # the cap is reached at T0 + 1
     started = time.monotonic()
-    async with gateway.client.ws_connect("/ws", headers=gateway.cookie(claims,
-                                                                       iat=T0 - 60)) as ws:
+    async with gateway.client.ws_connect("/ws", headers=gateway.cookie(claims, iat=T0 - 60)) as ws:
         message = await receive(ws)  # nothing sent: only the timer can close it
         assert (message.type, message.data) == (WSMsgType.CLOSE, 1008)
     assert time.monotonic() - started < 3
@@ -134,14 +132,18 @@ async def test_an_idle_socket_is_closed_by_the_timer(ws_gateway: MakeWsGateway) 
     assert gateway.upstream.close_codes == [1008]
 
 
-@pytest.mark.parametrize(("path", "claims", "iat", "status"), [
-    ("/ws", BOB, T0 - DAY - 1, 401),  # idle past max_age
-    ("/ws", {**ALICE, "auth_time": T0 - 13 * HOUR}, T0 - 60, 401),  # past the cap
-    ("/admin/ws", BOB, T0 - 60, 403),  # valid, but not the role
-], ids=["expired", "capped", "forbidden"])
+@pytest.mark.parametrize(
+    ("path", "claims", "iat", "status"),
+    [
+        ("/ws", BOB, T0 - DAY - 1, 401),  # idle past max_age
+        ("/ws", {**ALICE, "auth_time": T0 - 13 * HOUR}, T0 - 60, 401),  # past the cap
+        ("/admin/ws", BOB, T0 - 60, 403),  # valid, but not the role
+    ],
+    ids=["expired", "capped", "forbidden"],
+)
 async def test_no_upgrade_for_a_session_that_may_not_open_it(
-        ws_gateway: MakeWsGateway, path: str, claims: dict[str, Any], iat: int,
-        status: int) -> None:
+    ws_gateway: MakeWsGateway, path: str, claims: dict[str, Any], iat: int, status: int
+) -> None:
     gateway = await ws_gateway(FakeClock())
     with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
         await gateway.client.ws_connect(path, headers=gateway.cookie(claims, iat=iat))

@@ -11,8 +11,11 @@ from tests.hostile.wire import RawResponse
 NAV = ("Accept", "text/html")
 API = ("Accept", "application/json")
 BOB = {"sub": "user-bob", "email": "bob@example.com", "role": "general"}
-ERRORS = {"invalid": "invalid_session", "expired": "session_expired",
-          "unauthenticated": "unauthenticated"}
+ERRORS = {
+    "invalid": "invalid_session",
+    "expired": "session_expired",
+    "unauthenticated": "unauthenticated",
+}
 FLAVORS = ("nextauth-v4", "authjs-v5")
 
 
@@ -28,7 +31,8 @@ def family(base: str, lines: list[str]) -> set[str]:
             name = piece.partition("=")[0].strip(" \t")
             for variant in (base, "__Secure-" + base):
                 if (name == variant or name.startswith(variant + ".")) and TOKEN_NAME.fullmatch(
-                        name):
+                    name
+                ):
                     names.add(name)
     return names
 

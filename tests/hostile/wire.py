@@ -33,12 +33,16 @@ class RawResponse:
         return json.loads(self.body)
 
 
-def request_bytes(method: str, target: str | bytes, headers: Headers, body: bytes = b"",
-                  raw_lines: Sequence[bytes] = ()) -> bytes:
+def request_bytes(
+    method: str,
+    target: str | bytes,
+    headers: Headers,
+    body: bytes = b"",
+    raw_lines: Sequence[bytes] = (),
+) -> bytes:
     """An HTTP/1.1 request written exactly as given: ``target`` as bytes is sent verbatim, and
     each of ``raw_lines`` is put among the header lines as it is (no ": " added)."""
-    raw_target = target if isinstance(target, bytes) else target.encode("utf-8",
-                                                                         "surrogateescape")
+    raw_target = target if isinstance(target, bytes) else target.encode("utf-8", "surrogateescape")
     lines = [method.encode() + b" " + raw_target + b" HTTP/1.1", *raw_lines]
     lines += [f"{name}: {value}".encode("utf-8", "surrogateescape") for name, value in headers]
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
@@ -63,7 +67,7 @@ def _dechunk(data: bytes) -> bytes:
         size = int(size_line.split(b";")[0], 16)
         if size == 0:
             break
-        out, data = out + data[:size], data[size + 2:]
+        out, data = out + data[:size], data[size + 2 :]
     return out
 
 

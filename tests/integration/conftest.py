@@ -123,8 +123,15 @@ class Harness:
     clock: FakeClock
     registry: CollectorRegistry
 
-    def token(self, claims: dict[str, Any], *, iat: float = T0, max_age: int = 86400,
-              secret: int = 0, name: str | None = None) -> str:
+    def token(
+        self,
+        claims: dict[str, Any],
+        *,
+        iat: float = T0,
+        max_age: int = 86400,
+        secret: int = 0,
+        name: str | None = None,
+    ) -> str:
         session = self.config.session
         codec = SessionCodec(session.flavor, session.secrets[secret:])
         return codec.encode(claims, name or session.cookie, now=int(iat), max_age=max_age)
@@ -140,14 +147,25 @@ MakeHarness = Callable[..., Awaitable[Harness]]
 
 @pytest.fixture
 async def harness_factory(gateway_client: GatewayClient) -> MakeHarness:
-    async def make(*, flavor: str = "nextauth-v4", secrets: tuple[str, ...] = (SECRET,),
-                   extra: str = "", routes: str = ROUTES,
-                   trusted: str = "10.255.255.0/24") -> Harness:
+    async def make(
+        *,
+        flavor: str = "nextauth-v4",
+        secrets: tuple[str, ...] = (SECRET,),
+        extra: str = "",
+        routes: str = ROUTES,
+        trusted: str = "10.255.255.0/24",
+    ) -> Harness:
         recorder = Recorder()
         upstream = TestServer(upstream_app(recorder), host="127.0.0.1")
         await upstream.start_server()
-        text = CONFIG.format(port=upstream.port, flavor=flavor, secrets=json.dumps(list(secrets)),
-                             extra=extra, routes=routes.strip("\n"), trusted=trusted)
+        text = CONFIG.format(
+            port=upstream.port,
+            flavor=flavor,
+            secrets=json.dumps(list(secrets)),
+            extra=extra,
+            routes=routes.strip("\n"),
+            trusted=trusted,
+        )
         config = load_config_text(text, "test.yaml", env={})
         clock, registry = FakeClock(), CollectorRegistry()
         client = await gateway_client(build_gateway(config, registry=registry, clock=clock))

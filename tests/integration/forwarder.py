@@ -77,12 +77,24 @@ async def _handle(request: web.Request) -> web.StreamResponse:
     try:
         if is_websocket_upgrade(request):
             return await forward_websocket(
-                request, forwarding.pool, forwarding.upstream, path_qs=request.raw_path,
-                headers=headers, before_send=_before_send, close_at=forwarding.close_at,
-                clock=forwarding.clock)
+                request,
+                forwarding.pool,
+                forwarding.upstream,
+                path_qs=request.raw_path,
+                headers=headers,
+                before_send=_before_send,
+                close_at=forwarding.close_at,
+                clock=forwarding.clock,
+            )
         return await forward_http(
-            request, forwarding.pool, forwarding.upstream, path_qs=request.raw_path,
-            headers=headers, before_send=_before_send, on_error=forwarding.errors.append)
+            request,
+            forwarding.pool,
+            forwarding.upstream,
+            path_qs=request.raw_path,
+            headers=headers,
+            before_send=_before_send,
+            on_error=forwarding.errors.append,
+        )
     except UpstreamError as exc:
         forwarding.errors.append(exc)
         status = 504 if exc.reason == "timeout" else 502
@@ -97,8 +109,7 @@ def make_through(aiohttp_server: Any, aiohttp_client: Any) -> Through:
     """``await through(upstream, **options)``: a test client talking to a forwarder in front
     of ``upstream`` (an app served on loopback, or a port)."""
 
-    async def through(upstream: web.Application | int, **options: Any) -> tuple[
-            Client, Forwarding]:
+    async def through(upstream: web.Application | int, **options: Any) -> tuple[Client, Forwarding]:
         port = upstream if isinstance(upstream, int) else (await aiohttp_server(upstream)).port
         forwarding = Forwarding(loopback(port), **options)
         client = await aiohttp_client(build_forwarder_app(forwarding))
@@ -111,8 +122,9 @@ def make_through(aiohttp_server: Any, aiohttp_client: Any) -> Through:
 async def serving(forwarding: Forwarding, *, handler_cancellation: bool) -> AsyncIterator[int]:
     """The forwarder on a loopback port, with aiohttp's choice of cancelling a handler whose
     client disconnected (the test server always cancels; a plain AppRunner does not)."""
-    runner = web.AppRunner(build_forwarder_app(forwarding), access_log=None,
-                           handler_cancellation=handler_cancellation)
+    runner = web.AppRunner(
+        build_forwarder_app(forwarding), access_log=None, handler_cancellation=handler_cancellation
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -149,8 +161,9 @@ class RawUpstream:
 
 
 async def _serve(upstream_port: int) -> None:
-    runner = web.AppRunner(build_forwarder_app(Forwarding(loopback(upstream_port))),
-                           access_log=None)
+    runner = web.AppRunner(
+        build_forwarder_app(Forwarding(loopback(upstream_port))), access_log=None
+    )
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -70,27 +70,88 @@ class Case:
 
 
 CASES = [
-    Case(Sent("allowed", "GET", "/app/a", 200, "app", "allowed", "general", "user-bob",
-              True, 60), BOB),
-    Case(Sent("refreshed", "GET", "/app/b", 200, "app", "refreshed", "general", "user-bob",
-              True, 7 * 3600), BOB, iat=T0 - 7 * 3600),
+    Case(
+        Sent("allowed", "GET", "/app/a", 200, "app", "allowed", "general", "user-bob", True, 60),
+        BOB,
+    ),
+    Case(
+        Sent(
+            "refreshed",
+            "GET",
+            "/app/b",
+            200,
+            "app",
+            "refreshed",
+            "general",
+            "user-bob",
+            True,
+            7 * 3600,
+        ),
+        BOB,
+        iat=T0 - 7 * 3600,
+    ),
     Case(Sent("public", "GET", "/login", 200, "login", "public", None, proxied=True)),
-    Case(Sent("public-session", "GET", "/api/auth/session", 200, "nextauth", "public", "admin",
-              "user-alice", True, 600), {**ALICE, "auth_time": T0 - 600}, iat=T0 - 600),
-    Case(Sent("other-method", "PROPFIND", "/login", 200, "login", "public", None,
-              proxied=True)),
+    Case(
+        Sent(
+            "public-session",
+            "GET",
+            "/api/auth/session",
+            200,
+            "nextauth",
+            "public",
+            "admin",
+            "user-alice",
+            True,
+            600,
+        ),
+        {**ALICE, "auth_time": T0 - 600},
+        iat=T0 - 600,
+    ),
+    Case(Sent("other-method", "PROPFIND", "/login", 200, "login", "public", None, proxied=True)),
     Case(Sent("unauthenticated", "GET", "/app/c", 401, "app", "unauthenticated", None)),
     Case(Sent("invalid", "GET", "/app/d", 401, "app", "invalid", None), cookie=GARBAGE),
-    Case(Sent("expired", "GET", "/app/e", 401, "app", "expired", "general", "user-bob",
-              age=86401), BOB, iat=T0 - 86401, max_age=30 * 86400),
-    Case(Sent("forbidden", "GET", "/admin/f", 403, "admin", "forbidden", "general",
-              "user-bob", age=60), BOB),
+    Case(
+        Sent("expired", "GET", "/app/e", 401, "app", "expired", "general", "user-bob", age=86401),
+        BOB,
+        iat=T0 - 86401,
+        max_age=30 * 86400,
+    ),
+    Case(
+        Sent(
+            "forbidden", "GET", "/admin/f", 403, "admin", "forbidden", "general", "user-bob", age=60
+        ),
+        BOB,
+    ),
     Case(Sent("not-found", "GET", "/nowhere", 404, "none", None, None), BOB),
     Case(Sent("bad-path", "GET", "/app/%00", 400, "none", None, None), BOB),
-    Case(Sent("upstream-down", "POST", "/dead/g", 502, "dead", "allowed", "general",
-              "user-bob", age=60), BOB),
-    Case(Sent("session-endpoint", "GET", "/_gateway/session", 200, "_gateway", "allowed",
-              "general", "user-bob", age=60), BOB),
+    Case(
+        Sent(
+            "upstream-down",
+            "POST",
+            "/dead/g",
+            502,
+            "dead",
+            "allowed",
+            "general",
+            "user-bob",
+            age=60,
+        ),
+        BOB,
+    ),
+    Case(
+        Sent(
+            "session-endpoint",
+            "GET",
+            "/_gateway/session",
+            200,
+            "_gateway",
+            "allowed",
+            "general",
+            "user-bob",
+            age=60,
+        ),
+        BOB,
+    ),
 ]
 
 
@@ -105,8 +166,9 @@ async def send_mix(gw: Harness) -> list[tuple[Sent, str, Mapping[str, str]]]:
         headers = {**API, "Cookie": f"{COOKIE}={value}"} if value else API
         url = URL(f"{case.sent.path}?q={QUERY_SECRET}", encoded=True)
         gw.client.session.cookie_jar.clear()  # each case sends only its own cookie
-        response = await gw.client.request(case.sent.method, url, headers=headers,
-                                           allow_redirects=False)
+        response = await gw.client.request(
+            case.sent.method, url, headers=headers, allow_redirects=False
+        )
         await response.read()
         assert response.status == case.sent.status, (case.sent.case, response.status)
         results.append((case.sent, value or "", response.headers))

@@ -35,8 +35,9 @@ async def demo(gateway_client: GatewayClient) -> Any:
     upstream = TestServer(build_demo_app(config), host="127.0.0.1")
     await upstream.start_server()
     clock = FakeClock(time.time())
-    client = await gateway_client(build_gateway(pointed_at(config, upstream.port),
-                                                registry=CollectorRegistry(), clock=clock))
+    client = await gateway_client(
+        build_gateway(pointed_at(config, upstream.port), registry=CollectorRegistry(), clock=clock)
+    )
     yield client, clock
     await upstream.close()
 
@@ -47,8 +48,9 @@ async def test_redirect_login_renewal_expiry(demo: Any) -> None:
     assert first.status == 302
     callback = parse_qs(urlsplit(first.headers["Location"]).query)["callbackUrl"][0]
     assert callback == "/admin/"
-    login = await client.post("/login", data={"user": "alice", "callbackUrl": callback},
-                              allow_redirects=False)
+    login = await client.post(
+        "/login", data={"user": "alice", "callbackUrl": callback}, allow_redirects=False
+    )
     assert login.status == 302 and login.headers["Location"] == "/admin/"
     cookie = login.cookies["next-auth.session-token"].value
     headers = {**NAV, "Cookie": f"next-auth.session-token={cookie}"}
@@ -69,12 +71,14 @@ async def test_redirect_login_renewal_expiry(demo: Any) -> None:
 
 async def test_bob_may_not_open_the_admin_page(demo: Any) -> None:
     client, _ = demo
-    login = await client.post("/login", data={"user": "bob", "callbackUrl": "//evil.com"},
-                              allow_redirects=False)
+    login = await client.post(
+        "/login", data={"user": "bob", "callbackUrl": "//evil.com"}, allow_redirects=False
+    )
     assert login.headers["Location"] == "/"
     cookie = login.cookies["next-auth.session-token"].value
-    response = await client.get("/admin/", headers={**NAV,
-                                "Cookie": f"next-auth.session-token={cookie}"})
+    response = await client.get(
+        "/admin/", headers={**NAV, "Cookie": f"next-auth.session-token={cookie}"}
+    )
     assert response.status == 403
 
 

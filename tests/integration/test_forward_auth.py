@@ -53,12 +53,15 @@ async def test_no_session_is_401_with_a_login_hint(proxied: Harness) -> None:
 
 async def test_redirect_mode_sends_browsers_to_login(proxied: Harness) -> None:
     headers = asking("/", **NAV, **{"X-Forwarded-Method": "GET"})
-    response = await proxied.client.get("/_gateway/auth?redirect=true", headers=headers,
-                                        allow_redirects=False)
+    response = await proxied.client.get(
+        "/_gateway/auth?redirect=true", headers=headers, allow_redirects=False
+    )
     assert response.status == 302
-    api = await proxied.client.get("/_gateway/auth?redirect=true",
-                                   headers=asking("/", Accept="application/json"),
-                                   allow_redirects=False)
+    api = await proxied.client.get(
+        "/_gateway/auth?redirect=true",
+        headers=asking("/", Accept="application/json"),
+        allow_redirects=False,
+    )
     assert api.status == 401
 
 
@@ -84,22 +87,24 @@ async def test_untrusted_peers_cannot_choose_the_path(gw: Harness) -> None:
 
 async def test_path_tricks_in_the_original_uri_are_normalised(proxied: Harness) -> None:
     token = proxied.token(BOB, iat=T0 - 60)
-    tricky = await proxied.client.get("/_gateway/auth",
-                                      headers=asking("/public/..%2fADMIN/x", token))
+    tricky = await proxied.client.get(
+        "/_gateway/auth", headers=asking("/public/..%2fADMIN/x", token)
+    )
     assert tricky.status == 403
     bad = await proxied.client.get("/_gateway/auth", headers=asking("/a/%00", token))
     assert bad.status == 400
 
 
 async def test_api_routes_answer_401_even_in_redirect_mode(proxied: Harness) -> None:
-    response = await proxied.client.get("/_gateway/auth?redirect=true",
-                                        headers=asking("/api/things", **NAV),
-                                        allow_redirects=False)
+    response = await proxied.client.get(
+        "/_gateway/auth?redirect=true", headers=asking("/api/things", **NAV), allow_redirects=False
+    )
     assert response.status == 401
 
 
 async def test_two_different_original_uris_are_refused(proxied: Harness) -> None:
     token = proxied.token(BOB, iat=T0 - 60)
-    response = await proxied.client.get("/_gateway/auth", headers=asking(
-        "/admin/x", token, **{"X-Forwarded-Uri": "/"}))
+    response = await proxied.client.get(
+        "/_gateway/auth", headers=asking("/admin/x", token, **{"X-Forwarded-Uri": "/"})
+    )
     assert response.status == 400

@@ -57,16 +57,25 @@ async def wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
 
 
 async def test_a_gib_each_way_through_the_gateway_keeps_memory_flat(
-        aiohttp_server: Any, tmp_path: Path) -> None:
+    aiohttp_server: Any, tmp_path: Path
+) -> None:
     upstream = await aiohttp_server(sink_and_source())
     port, metrics = free_port(), free_port()
     config = tmp_path / "gateway.yaml"
     config.write_text(CONFIG.format(port=port, metrics=metrics, upstream=upstream.port))
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway", "run", "--config", str(config), cwd=ROOT,
-        env={**os.environ, "GW_TEST_SECRET": SECRET, "PYTHONPATH": str(ROOT)})
+        sys.executable,
+        "-m",
+        "gateway",
+        "run",
+        "--config",
+        str(config),
+        cwd=ROOT,
+        env={**os.environ, "GW_TEST_SECRET": SECRET, "PYTHONPATH": str(ROOT)},
+    )
     token = SessionCodec("nextauth-v4", [SECRET]).encode(
-        {"sub": "u1"}, "next-auth.session-token", now=int(time.time()), max_age=86400)
+        {"sub": "u1"}, "next-auth.session-token", now=int(time.time()), max_age=86400
+    )
     try:
         await wait_healthy(f"http://127.0.0.1:{metrics}/healthz", process)
         cookies = {"next-auth.session-token": token}

@@ -28,15 +28,14 @@ Capture = pytest.CaptureFixture[str]
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
-
-
 def access_lines(out: str) -> list[dict[str, Any]]:
     lines = [json.loads(line) for line in out.splitlines()]
     return [line for line in lines if line["logger"] == "gateway.access"]
 
 
-async def logged_mix(gw: Harness, capsys: Capture,
-                     settings: LogSettings, debug: bool = False) -> tuple[list[Any], str]:
+async def logged_mix(
+    gw: Harness, capsys: Capture, settings: LogSettings, debug: bool = False
+) -> tuple[list[Any], str]:
     configure_logging(settings, debug=debug)
     capsys.readouterr()
     results = await send_mix(gw)
@@ -55,11 +54,19 @@ async def test_one_json_line_per_request(harness_factory: MakeHarness, capsys: C
 
 def expect_line(sent: Sent, line: dict[str, Any]) -> None:
     assert STAMP.fullmatch(line["time"]) and line["time"].startswith("2027-01-15T08:00:00")
-    assert {k: line[k] for k in ("method", "path", "route", "status", "decision", "policy",
-                                 "sub", "client_ip")} == {
-        "method": sent.method, "path": sent.path, "route": sent.route, "status": sent.status,
-        "decision": sent.decision, "policy": sent.policy, "sub": sent.sub,
-        "client_ip": "127.0.0.1"}, sent.case
+    assert {
+        k: line[k]
+        for k in ("method", "path", "route", "status", "decision", "policy", "sub", "client_ip")
+    } == {
+        "method": sent.method,
+        "path": sent.path,
+        "route": sent.route,
+        "status": sent.status,
+        "decision": sent.decision,
+        "policy": sent.policy,
+        "sub": sent.sub,
+        "client_ip": "127.0.0.1",
+    }, sent.case
     assert (line["reason"] is None) is (sent.decision is None)
     assert (line["upstream_s"] is not None) is sent.proxied, sent.case
     assert line["duration_s"] >= (line["upstream_s"] or 0) > -1
@@ -84,21 +91,31 @@ async def wire_size(response: ClientResponse) -> int:
 
 @pytest.mark.parametrize("fmt", ["json", "text"])
 @pytest.mark.parametrize("debug", [False, True], ids=["info", "debug"])
-async def test_nothing_secret_is_ever_logged(harness_factory: MakeHarness, capsys: Capture,
-                                             fmt: str, debug: bool) -> None:
+async def test_nothing_secret_is_ever_logged(
+    harness_factory: MakeHarness, capsys: Capture, fmt: str, debug: bool
+) -> None:
     gw = await mix_harness(harness_factory)
     settings = LogSettings(format=fmt)  # type: ignore[arg-type]
     results, out = await logged_mix(gw, capsys, settings, debug=debug)
     tokens = [value for _, value, _ in results if value]
     assert len(tokens) >= 8
-    for secret in [*tokens, SECRET, QUERY_SECRET, GARBAGE, "bob@example.com",
-                   "alice@example.com", "session-token=", "token="]:
+    for secret in [
+        *tokens,
+        SECRET,
+        QUERY_SECRET,
+        GARBAGE,
+        "bob@example.com",
+        "alice@example.com",
+        "session-token=",
+        "token=",
+    ]:
         assert secret not in out
     assert len(out.splitlines()) == len(results)
 
 
-async def test_text_format_is_one_readable_line_per_request(harness_factory: MakeHarness,
-                                                            capsys: Capture) -> None:
+async def test_text_format_is_one_readable_line_per_request(
+    harness_factory: MakeHarness, capsys: Capture
+) -> None:
     gw = await mix_harness(harness_factory)
     results, out = await logged_mix(gw, capsys, LogSettings(format="text"))
     lines = out.splitlines()
@@ -110,25 +127,31 @@ async def test_text_format_is_one_readable_line_per_request(harness_factory: Mak
         assert f" id={headers['X-Request-Id']} " in line
 
 
-async def test_debug_explains_each_decision(harness_factory: MakeHarness,
-                                            capsys: Capture) -> None:
+async def test_debug_explains_each_decision(harness_factory: MakeHarness, capsys: Capture) -> None:
     gw = await mix_harness(harness_factory)
     results, out = await logged_mix(gw, capsys, LogSettings(level="debug"))
-    by_case = {sent.case: line for (sent, _, _), line in zip(results, access_lines(out),
-                                                              strict=True)}
+    by_case = {
+        sent.case: line for (sent, _, _), line in zip(results, access_lines(out), strict=True)
+    }
     refreshed = by_case["refreshed"]
     assert refreshed["reason"] == "update_age"
-    assert {k: refreshed["debug"][k] for k in ("age_s", "update_age", "max_age",
-                                               "secret_index")} == {
-        "age_s": 7 * 3600, "update_age": 6 * 3600, "max_age": 86400, "secret_index": 0}
+    assert {
+        k: refreshed["debug"][k] for k in ("age_s", "update_age", "max_age", "secret_index")
+    } == {"age_s": 7 * 3600, "update_age": 6 * 3600, "max_age": 86400, "secret_index": 0}
     expired = by_case["expired"]
     assert expired["reason"] == "idle" and expired["debug"]["age_s"] == 86401
     public = by_case["public-session"]["debug"]
     assert (public["state"], public["auth_time"], public["absolute_max_age"]) == (
-        "allowed", 1_800_000_000 - 600, 12 * 3600)
+        "allowed",
+        1_800_000_000 - 600,
+        12 * 3600,
+    )
     assert by_case["forbidden"]["debug"]["route_roles"] == "admin"
-    assert by_case["invalid"]["debug"] == {"cookie": "next-auth.session-token", "chunks": 1,
-                                           "state": "invalid"}
+    assert by_case["invalid"]["debug"] == {
+        "cookie": "next-auth.session-token",
+        "chunks": 1,
+        "state": "invalid",
+    }
     assert "debug" in by_case["not-found"] and "state" not in by_case["not-found"]["debug"]
 
 
@@ -149,13 +172,15 @@ async def test_untrusted_request_id_is_replaced(gw: Harness, capsys: Capture) ->
     assert gw.recorder.last.headers["X-Request-Id"] == line["request_id"]
 
 
-async def test_trusted_proxy_request_id_is_kept(harness_factory: MakeHarness,
-                                                capsys: Capture) -> None:
+async def test_trusted_proxy_request_id_is_kept(
+    harness_factory: MakeHarness, capsys: Capture
+) -> None:
     gw = await harness_factory(trusted="127.0.0.1/32")  # as behind a local nginx
     configure_logging(LogSettings(), debug=False)
     capsys.readouterr()
-    response = await gw.client.get("/login", headers={"X-Request-Id": "edge-7f3a",
-                                                   "X-Forwarded-For": "198.51.100.9"})
+    response = await gw.client.get(
+        "/login", headers={"X-Request-Id": "edge-7f3a", "X-Forwarded-For": "198.51.100.9"}
+    )
     [line] = access_lines(capsys.readouterr().out)
     assert (line["request_id"], line["client_ip"]) == ("edge-7f3a", "198.51.100.9")
     assert response.headers["X-Request-Id"] == "edge-7f3a"

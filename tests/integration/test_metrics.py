@@ -26,8 +26,12 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 def samples(families: Iterable[Metric]) -> Samples:
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in families for s in family.samples if not s.name.endswith("_created")}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in families
+        for s in family.samples
+        if not s.name.endswith("_created")
+    }
 
 
 def scrape(registry: CollectorRegistry) -> Samples:
@@ -37,8 +41,7 @@ def scrape(registry: CollectorRegistry) -> Samples:
 def delta(before: Samples, after: Samples, name: str) -> dict[frozenset[tuple[str, str]], float]:
     """The change of every sample of ``name`` (labels -> increase), zero changes left out."""
     keys = {labels for metric, labels in after if metric == name}
-    changes = {labels: after[(name, labels)] - before.get((name, labels), 0.0)
-               for labels in keys}
+    changes = {labels: after[(name, labels)] - before.get((name, labels), 0.0) for labels in keys}
     return {labels: value for labels, value in changes.items() if value}
 
 
@@ -55,18 +58,19 @@ async def mixed(harness_factory: MakeHarness) -> tuple[Harness, Samples, Samples
 
 
 @pytest.fixture
-async def metrics_client(mixed: tuple[Harness, Samples, Samples],
-                         aiohttp_client: Any) -> TestClient[Any, Any]:
+async def metrics_client(
+    mixed: tuple[Harness, Samples, Samples], aiohttp_client: Any
+) -> TestClient[Any, Any]:
     gw = mixed[0]
     app = build_admin_app(Readiness(gw.config), gw.registry)
-    client: TestClient[Any, Any] = await aiohttp_client(app,
-                                                        server_kwargs={"host": "127.0.0.1"})
+    client: TestClient[Any, Any] = await aiohttp_client(app, server_kwargs={"host": "127.0.0.1"})
     return client
 
 
 def expected_decisions() -> dict[frozenset[tuple[str, str]], float]:
-    counts = Counter((c.sent.route, c.sent.policy or "none", c.sent.decision)
-                     for c in CASES if c.sent.decision)
+    counts = Counter(
+        (c.sent.route, c.sent.policy or "none", c.sent.decision) for c in CASES if c.sent.decision
+    )
     return {labels(route=r, policy=p, decision=str(d)): n for (r, p, d), n in counts.items()}
 
 
@@ -104,11 +108,13 @@ async def test_requests_by_route_method_and_code(mixed: tuple[Harness, Samples, 
 
 
 async def test_request_duration_observed_once_per_request(
-        mixed: tuple[Harness, Samples, Samples]) -> None:
+    mixed: tuple[Harness, Samples, Samples],
+) -> None:
     _, before, after = mixed
     per_route = Counter(c.sent.route for c in CASES)
     assert delta(before, after, "gateway_request_duration_seconds_count") == {
-        labels(route=route): n for route, n in per_route.items()}
+        labels(route=route): n for route, n in per_route.items()
+    }
     for route, n in per_route.items():
         inf = after[("gateway_request_duration_seconds_bucket", labels(route=route, le="+Inf"))]
         assert inf == n
@@ -119,7 +125,9 @@ async def test_refreshes_and_session_ages(mixed: tuple[Harness, Samples, Samples
     assert delta(before, after, "gateway_session_refreshes_total") == {labels(policy="general"): 1}
     ages = [c.sent for c in CASES if c.sent.age is not None]
     assert delta(before, after, "gateway_session_age_seconds_count") == {
-        labels(policy="general"): 6, labels(policy="admin"): 1}
+        labels(policy="general"): 6,
+        labels(policy="admin"): 1,
+    }
     for policy in ("general", "admin"):
         mine = [s.age for s in ages if s.policy == policy]
         name = "gateway_session_age_seconds"
@@ -140,34 +148,38 @@ async def test_upstream_durations_and_errors(mixed: tuple[Harness, Samples, Samp
     dead = next(r.upstream.label for r in gw.config.routes if r.name == "dead")
     proxied = sum(1 for c in CASES if c.sent.proxied)
     assert delta(before, after, "gateway_upstream_duration_seconds_count") == {
-        labels(upstream=live): proxied}
+        labels(upstream=live): proxied
+    }
     assert delta(before, after, "gateway_upstream_errors_total") == {
-        labels(upstream=dead, reason="connect"): 1}
+        labels(upstream=dead, reason="connect"): 1
+    }
 
 
 async def test_inflight_is_back_at_zero(mixed: tuple[Harness, Samples, Samples]) -> None:
     assert mixed[2][("gateway_inflight_requests", frozenset())] == 0
 
 
-async def test_no_label_carries_a_raw_path_or_user(
-        mixed: tuple[Harness, Samples, Samples]) -> None:
+async def test_no_label_carries_a_raw_path_or_user(mixed: tuple[Harness, Samples, Samples]) -> None:
     text = generate_latest(mixed[0].registry).decode()
     for leak in ("/app/", "/nowhere", "%00", "user-bob", "query-secret", "bob@example.com"):
         assert leak not in text
 
 
-async def test_http_scrape_matches_the_registry(mixed: tuple[Harness, Samples, Samples],
-                                                metrics_client: TestClient[Any, Any]) -> None:
+async def test_http_scrape_matches_the_registry(
+    mixed: tuple[Harness, Samples, Samples], metrics_client: TestClient[Any, Any]
+) -> None:
     response = await metrics_client.get("/metrics")
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     assert samples(parse_prometheus(await response.text())) == scrape(mixed[0].registry)
 
 
-async def test_openmetrics_when_asked(mixed: tuple[Harness, Samples, Samples],
-                                      metrics_client: TestClient[Any, Any]) -> None:
+async def test_openmetrics_when_asked(
+    mixed: tuple[Harness, Samples, Samples], metrics_client: TestClient[Any, Any]
+) -> None:
     response = await metrics_client.get(
-        "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+        "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+    )
     assert response.headers["Content-Type"].startswith("application/openmetrics-text")
     body = await response.text()
     assert body.endswith("# EOF\n")

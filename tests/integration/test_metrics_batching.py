@@ -44,13 +44,16 @@ async def test_each_answered_request_is_counted_before_the_client_resumes(gw: Ha
         async with gw.client.get("/", headers=cookie) as response:
             assert response.status == 200
             await response.read()
-        seen.append((value(gw, "gateway_requests_total", ROUTED),
-                     value(gw, "gateway_auth_decisions_total", ALLOWED)))
+        seen.append(
+            (
+                value(gw, "gateway_requests_total", ROUTED),
+                value(gw, "gateway_auth_decisions_total", ALLOWED),
+            )
+        )
     assert seen == [(n, n) for n in range(1, 6)]
 
 
-async def test_concurrent_requests_are_all_counted_when_the_last_answer_is_in(
-        gw: Harness) -> None:
+async def test_concurrent_requests_are_all_counted_when_the_last_answer_is_in(gw: Harness) -> None:
     cookie = {"Cookie": f"{COOKIE}={gw.token(BOB, iat=T0 - 60)}"}
 
     async def one() -> int:

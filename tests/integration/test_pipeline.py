@@ -38,14 +38,18 @@ async def test_no_cookie_navigation_redirects_to_login_with_callback(gw: Harness
     assert gw.recorder.requests == []
 
 
-@pytest.mark.parametrize("headers", [API, {"Accept": "*/*"}, {**NAV, "X-Requested-With": "x"}],
-                         ids=["json", "star", "xhr"])
+@pytest.mark.parametrize(
+    "headers",
+    [API, {"Accept": "*/*"}, {**NAV, "X-Requested-With": "x"}],
+    ids=["json", "star", "xhr"],
+)
 async def test_no_cookie_non_navigation_gets_401_json(gw: Harness, headers: dict[str, str]) -> None:
     response = await gw.client.get("/reports", headers=headers, allow_redirects=False)
     assert response.status == 401
     assert await response.json() == {"error": "unauthenticated"}
     assert response.headers["WWW-Authenticate"] == (
-        'Session realm="gateway", error="unauthenticated"')
+        'Session realm="gateway", error="unauthenticated"'
+    )
 
 
 async def test_route_with_unauthenticated_401_never_redirects(gw: Harness) -> None:
@@ -53,11 +57,13 @@ async def test_route_with_unauthenticated_401_never_redirects(gw: Harness) -> No
     assert response.status == 401
 
 
-@pytest.mark.parametrize("value", ["garbage", "a.b.c.d.e", ""], ids=["garbage", "five-parts",
-                                                                      "empty"])
+@pytest.mark.parametrize(
+    "value", ["garbage", "a.b.c.d.e", ""], ids=["garbage", "five-parts", "empty"]
+)
 async def test_invalid_cookie_redirects_and_deletes_it(gw: Harness, value: str) -> None:
-    response = await gw.client.get("/", headers={**NAV, "Cookie": f"{COOKIE}={value}"},
-                                   allow_redirects=False)
+    response = await gw.client.get(
+        "/", headers={**NAV, "Cookie": f"{COOKIE}={value}"}, allow_redirects=False
+    )
     assert response.status == 302
     deleted = set_cookies(response)[COOKIE][COOKIE]
     assert deleted.value == "" and deleted["max-age"] == "0"
@@ -72,13 +78,18 @@ async def test_token_without_sub_is_invalid(gw: Harness) -> None:
     assert await response.json() == {"error": "invalid_session"}
 
 
-@pytest.mark.parametrize(("claims", "age", "max_age"), [
-    (BOB, 86401, 30 * 86400),          # idle: now - iat > max_age (1d)
-    (BOB, 3600, 60),                   # exp passed by more than the skew
-    ({**ALICE, "auth_time": T0 - 13 * 3600}, 60, 86400),  # hard cap: 12h since sign-in
-], ids=["idle", "exp", "absolute"])
-async def test_expired_sessions(gw: Harness, claims: dict[str, object], age: int,
-                                max_age: int) -> None:
+@pytest.mark.parametrize(
+    ("claims", "age", "max_age"),
+    [
+        (BOB, 86401, 30 * 86400),  # idle: now - iat > max_age (1d)
+        (BOB, 3600, 60),  # exp passed by more than the skew
+        ({**ALICE, "auth_time": T0 - 13 * 3600}, 60, 86400),  # hard cap: 12h since sign-in
+    ],
+    ids=["idle", "exp", "absolute"],
+)
+async def test_expired_sessions(
+    gw: Harness, claims: dict[str, object], age: int, max_age: int
+) -> None:
     token = gw.token(claims, iat=T0 - age, max_age=max_age)
     response = await gw.client.get("/x", headers={**API, "Cookie": f"{COOKIE}={token}"})
     assert response.status == 401
@@ -103,9 +114,15 @@ async def test_forbidden_role(gw: Harness) -> None:
 
 async def test_allowed_passes_identity_and_strips_spoofed_copies(gw: Harness) -> None:
     token = gw.token({**ALICE, "auth_time": T0 - 60}, iat=T0 - 60)
-    response = await gw.client.get("/admin/x", headers={
-        "Cookie": f"{COOKIE}={token}", "X-Auth-Request-User": "mallory",
-        "X_Auth_Request_Email": "mallory@evil", "x-auth-request-role": "admin"})
+    response = await gw.client.get(
+        "/admin/x",
+        headers={
+            "Cookie": f"{COOKIE}={token}",
+            "X-Auth-Request-User": "mallory",
+            "X_Auth_Request_Email": "mallory@evil",
+            "x-auth-request-role": "admin",
+        },
+    )
     assert response.status == 200
     assert "Set-Cookie" not in response.headers
     seen = gw.recorder.last.headers
@@ -138,8 +155,9 @@ async def test_not_yet_due_session_is_not_renewed(gw: Harness) -> None:
 
 async def test_renewal_secure_when_a_trusted_proxy_says_https(gw: Harness) -> None:
     token = gw.token(BOB, iat=T0 - 7 * 3600)
-    response = await gw.client.get("/", headers={
-        "Cookie": f"{COOKIE}={token}", "X-Forwarded-Proto": "https"})
+    response = await gw.client.get(
+        "/", headers={"Cookie": f"{COOKIE}={token}", "X-Forwarded-Proto": "https"}
+    )
     assert "Secure" not in response.headers["Set-Cookie"]  # the test client is not trusted
 
 
@@ -153,8 +171,9 @@ async def test_absolute_policy_adds_auth_time_on_first_sight(gw: Harness) -> Non
 
 async def test_expired_session_is_removed_even_on_public_routes(gw: Harness) -> None:
     token = gw.token(BOB, iat=T0 - 2 * 86400, max_age=30 * 86400)
-    response = await gw.client.get("/api/auth/session", headers={
-        "Cookie": f"other=1; {COOKIE}={token}"})
+    response = await gw.client.get(
+        "/api/auth/session", headers={"Cookie": f"other=1; {COOKIE}={token}"}
+    )
     assert response.status == 200
     assert gw.recorder.last.headers["Cookie"] == "other=1"
     assert set_cookies(response)[COOKIE][COOKIE]["max-age"] == "0"
@@ -177,8 +196,7 @@ async def test_the_apps_own_session_cookie_wins_and_keeps_auth_time(gw: Harness)
     assert claims["auth_time"] == T0 - 3 * 3600
 
 
-async def test_old_secret_session_is_renewed_with_the_new_one(
-        harness_factory: MakeHarness) -> None:
+async def test_old_secret_session_is_renewed_with_the_new_one(harness_factory: MakeHarness) -> None:
     gw = await harness_factory(flavor="authjs-v5", secrets=(SECRET, OLD_SECRET))
     name = "authjs.session-token"
     token = gw.token(BOB, iat=T0 - 60, secret=1)
@@ -200,8 +218,10 @@ async def test_no_route_is_404(harness_factory: MakeHarness) -> None:
 
 
 async def test_cors_preflight_passes_without_cookie(gw: Harness) -> None:
-    response = await gw.client.options("/api/things", headers={
-        "Origin": "https://other.example", "Access-Control-Request-Method": "POST"})
+    response = await gw.client.options(
+        "/api/things",
+        headers={"Origin": "https://other.example", "Access-Control-Request-Method": "POST"},
+    )
     assert response.status == 200
     assert gw.recorder.last.method == "OPTIONS"
 
@@ -215,9 +235,15 @@ async def test_websocket_after_session_check(gw: Harness) -> None:
 
 
 async def test_websocket_without_session_is_refused(gw: Harness) -> None:
-    response = await gw.client.get("/ws", headers={
-        "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
-        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    response = await gw.client.get(
+        "/ws",
+        headers={
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+    )
     assert response.status == 401
     assert gw.recorder.requests == []
 
@@ -227,8 +253,12 @@ async def test_session_endpoint_reports_without_renewing(gw: Harness) -> None:
     response = await gw.client.get("/_gateway/session", headers={"Cookie": f"{COOKIE}={token}"})
     assert response.status == 200 and "Set-Cookie" not in response.headers
     assert await response.json() == {
-        "subject": "user-alice", "roles": ["admin"], "policy": "admin",
-        "expires_at": T0 - 3700 + 7200, "renews_at": T0 - 3700 + 3600}
+        "subject": "user-alice",
+        "roles": ["admin"],
+        "policy": "admin",
+        "expires_at": T0 - 3700 + 7200,
+        "renews_at": T0 - 3700 + 3600,
+    }
     assert response.headers["Cache-Control"] == "private, no-store"
     assert token not in await response.text()
     assert gw.recorder.requests == []
@@ -248,8 +278,9 @@ def closed_port() -> int:
 
 
 async def test_upstream_refusing_is_502(harness_factory: MakeHarness) -> None:
-    gw = await harness_factory(routes=f"  - {{name: dead, path: /, upstream: "
-                                      f"http://127.0.0.1:{closed_port()}}}")
+    gw = await harness_factory(
+        routes=f"  - {{name: dead, path: /, upstream: http://127.0.0.1:{closed_port()}}}"
+    )
     token = gw.token(BOB, iat=T0 - 60)
     response = await gw.client.get("/", headers={**API, "Cookie": f"{COOKIE}={token}"})
     assert response.status == 502
@@ -269,8 +300,9 @@ async def test_another_users_fresh_sign_in_is_not_given_the_old_auth_time(gw: Ha
     token = gw.token({**ALICE, "auth_time": T0 - 3 * 3600}, iat=T0 - 60)
     app_token = gw.token(BOB, iat=T0)
     gw.recorder.set_cookies = [f"{COOKIE}={app_token}; Path=/; HttpOnly; SameSite=Lax"]
-    response = await gw.client.get("/api/auth/callback/credentials",
-                                   headers={"Cookie": f"{COOKIE}={token}"})
+    response = await gw.client.get(
+        "/api/auth/callback/credentials", headers={"Cookie": f"{COOKIE}={token}"}
+    )
     assert response.headers.getall("Set-Cookie") == gw.recorder.set_cookies
 
 
@@ -281,10 +313,10 @@ async def test_the_apps_sign_out_wins_over_a_due_renewal(gw: Harness) -> None:
     assert response.headers.getall("Set-Cookie") == gw.recorder.set_cookies
 
 
-@pytest.mark.parametrize(("preserve", "expected"), [("true", "app.example.com"),
-                                                    ("false", None)])
-async def test_host_header(harness_factory: MakeHarness, preserve: str,
-                           expected: str | None) -> None:
+@pytest.mark.parametrize(("preserve", "expected"), [("true", "app.example.com"), ("false", None)])
+async def test_host_header(
+    harness_factory: MakeHarness, preserve: str, expected: str | None
+) -> None:
     gw = await harness_factory(extra=f"preserve_host: {preserve}")
     token = gw.token(BOB, iat=T0 - 60)
     await gw.client.get("/", headers={"Cookie": f"{COOKIE}={token}", "Host": "app.example.com"})

@@ -81,7 +81,12 @@ class NextAuth:
         return result
 
     def clean(
-        self, flavor: Flavor, name: str, cookie: str, *, secure: bool = False,
+        self,
+        flavor: Flavor,
+        name: str,
+        cookie: str,
+        *,
+        secure: bool = False,
         domain: str | None = None,
     ) -> list[str]:
         """SessionStore(name, request Cookie header).clean() as Set-Cookie values."""

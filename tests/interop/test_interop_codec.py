@@ -151,10 +151,16 @@ def test_v5_kid_is_the_sha512_thumbprint_of_the_64_byte_key(nextauth: NextAuth) 
 def test_v5_a256gcm_kid_is_a_sha256_thumbprint(nextauth: NextAuth) -> None:
     """@auth/core hashes with sha(8 * key bytes): SHA-256 for the 32-byte A256GCM key."""
     name, key = NAMES[V5], v5_key(OLD, NAMES[V5], 32)
-    good = handmade(key, {"alg": "dir", "enc": "A256GCM", "kid": thumbprint(key, "sha256")},
-                    {"sub": "gcm", "iat": T, "exp": T + 60})
-    wrong = handmade(key, {"alg": "dir", "enc": "A256GCM", "kid": thumbprint(key, "sha512")},
-                     {"sub": "gcm", "iat": T, "exp": T + 60})
+    good = handmade(
+        key,
+        {"alg": "dir", "enc": "A256GCM", "kid": thumbprint(key, "sha256")},
+        {"sub": "gcm", "iat": T, "exp": T + 60},
+    )
+    wrong = handmade(
+        key,
+        {"alg": "dir", "enc": "A256GCM", "kid": thumbprint(key, "sha512")},
+        {"sub": "gcm", "iat": T, "exp": T + 60},
+    )
     assert nextauth.decode(V5, good, secrets=[SECRET, OLD], salt=name, now=T)["sub"] == "gcm"
     assert SessionCodec(V5, [SECRET, OLD]).decode(good, name).secret_index == 1
     with pytest.raises(nextauth.Error, match="no matching decryption secret"):
@@ -189,14 +195,18 @@ def test_our_encode_uses_the_first_secret(nextauth: NextAuth) -> None:
         nextauth.decode(V5, token, secrets=[OLD], salt=name, now=T)
 
 
-@pytest.mark.parametrize(("secret", "accepted"), [(SECRET, True), (OLD, False)],
-                         ids=["first-secret", "second-secret"])
+@pytest.mark.parametrize(
+    ("secret", "accepted"), [(SECRET, True), (OLD, False)], ids=["first-secret", "second-secret"]
+)
 def test_without_kid_only_the_first_secret_is_tried(
     nextauth: NextAuth, secret: str, accepted: bool
 ) -> None:
     name = NAMES[V5]
-    token = handmade(v5_key(secret, name, 64), {"alg": "dir", "enc": "A256CBC-HS512"},
-                     {"sub": "nokid", "iat": T, "exp": T + 60})
+    token = handmade(
+        v5_key(secret, name, 64),
+        {"alg": "dir", "enc": "A256CBC-HS512"},
+        {"sub": "nokid", "iat": T, "exp": T + 60},
+    )
     codec = SessionCodec(V5, [SECRET, OLD])
     if accepted:
         assert nextauth.decode(V5, token, secrets=[SECRET, OLD], salt=name, now=T)["sub"]
@@ -255,8 +265,11 @@ def test_state_cookie_without_sub_decodes_there_but_not_here(
 
 
 def test_v4_accepts_any_enc_that_fits_its_key_and_we_do_not(nextauth: NextAuth) -> None:
-    token = handmade(v4_key(SECRET), {"alg": "dir", "enc": "A128CBC-HS256"},
-                     {"sub": "cbc", "iat": T, "exp": T + 60})
+    token = handmade(
+        v4_key(SECRET),
+        {"alg": "dir", "enc": "A128CBC-HS256"},
+        {"sub": "cbc", "iat": T, "exp": T + 60},
+    )
     assert nextauth.decode(V4, token, secrets=[SECRET], now=T)["sub"] == "cbc"
     with pytest.raises(InvalidToken, match="header"):
         SessionCodec(V4, [SECRET]).decode(token, NAMES[V4])
@@ -280,8 +293,11 @@ def test_both_packages_inflate_zip_and_we_refuse_it(nextauth: NextAuth, flavor: 
 
 
 @pytest.mark.parametrize("flavor", [V4, V5])
-@pytest.mark.parametrize(("after_exp", "accepted"), [(14, True), (15, False), (16, False)],
-                         ids=["exp+14", "exp+15", "exp+16"])
+@pytest.mark.parametrize(
+    ("after_exp", "accepted"),
+    [(14, True), (15, False), (16, False)],
+    ids=["exp+14", "exp+15", "exp+16"],
+)
 def test_their_decode_rejects_once_exp_is_15s_past(
     nextauth: NextAuth, flavor: Flavor, after_exp: int, accepted: bool
 ) -> None:
@@ -326,8 +342,9 @@ def test_our_chunks_are_read_by_their_store(
     size = CHUNK_SIZE[flavor]
     token = SessionCodec(flavor, [SECRET]).encode(long_claims(3, size), name, now=T, max_age=60)
     assert -(-len(token) // size) == 3
-    ours = set_session(name, token, expires=T + 60, secure=secure, domain=domain,
-                       chunk_size=size, present=())
+    ours = set_session(
+        name, token, expires=T + 60, secure=secure, domain=domain, chunk_size=size, present=()
+    )
     assert nextauth.read(flavor, name, sent(ours)) == token
     claims = nextauth.decode(flavor, token, secrets=[SECRET], salt=salt_for(flavor, name), now=T)
     assert claims["sub"] == "big"
@@ -360,17 +377,24 @@ WRITES = [  # (value length in chunk sizes, request cookies already there)
 @pytest.mark.parametrize(("flavor", "name", "secure", "domain"), CHUNKING)
 @pytest.mark.parametrize(("chunks", "existing"), WRITES)
 def test_set_cookie_is_theirs_byte_for_byte(
-    nextauth: NextAuth, flavor: Flavor, name: str, secure: bool, domain: str | None,
-    chunks: float, existing: str,
+    nextauth: NextAuth,
+    flavor: Flavor,
+    name: str,
+    secure: bool,
+    domain: str | None,
+    chunks: float,
+    existing: str,
 ) -> None:
     size = CHUNK_SIZE[flavor]
     value = (b64(hashlib.shake_256(b"v").digest(size * 8)) * 2)[: int(size * chunks)]
     cookie = existing.format(n=name)
     found = read_session(parse_cookie_header([cookie]), NAMES[flavor], 8)
-    ours = set_session(name, value, expires=T, secure=secure, domain=domain, chunk_size=size,
-                       present=found.present)
-    theirs = nextauth.chunk(flavor, name, value, cookie=cookie, secure=secure, domain=domain,
-                            expires=T)
+    ours = set_session(
+        name, value, expires=T, secure=secure, domain=domain, chunk_size=size, present=found.present
+    )
+    theirs = nextauth.chunk(
+        flavor, name, value, cookie=cookie, secure=secure, domain=domain, expires=T
+    )
     assert sorted(ours) == sorted(theirs)
 
 
@@ -411,8 +435,13 @@ DIVERGENT = [  # (cookie header, their value v4, their value v5, our problem, ou
 @pytest.mark.parametrize("flavor", [V4, V5])
 @pytest.mark.parametrize(("cookie", "v4", "v5", "problem", "value"), DIVERGENT)
 def test_where_we_are_stricter_than_their_store(
-    nextauth: NextAuth, flavor: Flavor, cookie: str, v4: str | None, v5: str | None,
-    problem: str | None, value: str | None,
+    nextauth: NextAuth,
+    flavor: Flavor,
+    cookie: str,
+    v4: str | None,
+    v5: str | None,
+    problem: str | None,
+    value: str | None,
 ) -> None:
     name = NAMES[flavor]
     header = cookie.format(n=name)

@@ -13,8 +13,14 @@ from tests.interop.conftest import NextAuth
 
 pytestmark = pytest.mark.interop
 V4, V5 = "nextauth-v4", "authjs-v5"
-CLAIMS: dict[str, Any] = {"sub": "user-7", "name": "Zoë Ünïcode", "email": "z@example.com",
-                          "role": "general", "groups": ["a", "b"], "org": {"id": 3, "tier": "x"}}
+CLAIMS: dict[str, Any] = {
+    "sub": "user-7",
+    "name": "Zoë Ünïcode",
+    "email": "z@example.com",
+    "role": "general",
+    "groups": ["a", "b"],
+    "org": {"id": 3, "tier": "x"},
+}
 DUE = T0 - 7 * 3600  # the general policy renews after 6h
 
 
@@ -33,17 +39,22 @@ def cookie_header(set_cookies: list[str]) -> str:
     return "; ".join(pairs)
 
 
-@pytest.mark.parametrize(("flavor", "name"), [
-    (V4, "next-auth.session-token"),
-    (V4, "__Secure-next-auth.session-token"),
-    (V5, "authjs.session-token"),
-    (V5, "__Secure-authjs.session-token"),
-])
+@pytest.mark.parametrize(
+    ("flavor", "name"),
+    [
+        (V4, "next-auth.session-token"),
+        (V4, "__Secure-next-auth.session-token"),
+        (V5, "authjs.session-token"),
+        (V5, "__Secure-authjs.session-token"),
+    ],
+)
 async def test_renewal_of_a_real_token_is_read_by_the_real_package(
-        harness_factory: MakeHarness, nextauth: NextAuth, flavor: str, name: str) -> None:
+    harness_factory: MakeHarness, nextauth: NextAuth, flavor: str, name: str
+) -> None:
     gw = await harness_factory(flavor=flavor)
-    token = nextauth.encode(flavor, CLAIMS, secrets=[SECRET], salt=salt(flavor, name), iat=DUE,
-                            max_age=30 * 86400)
+    token = nextauth.encode(
+        flavor, CLAIMS, secrets=[SECRET], salt=salt(flavor, name), iat=DUE, max_age=30 * 86400
+    )
     response = await gw.client.get("/", headers={"Cookie": f"{name}={token}"})
     assert response.status == 200
     set_cookies = response.headers.getall("Set-Cookie")
@@ -56,8 +67,9 @@ async def test_renewal_of_a_real_token_is_read_by_the_real_package(
 
 
 @pytest.mark.parametrize("flavor", [V4, V5])
-async def test_chunked_both_ways(harness_factory: MakeHarness, nextauth: NextAuth,
-                                 flavor: str) -> None:
+async def test_chunked_both_ways(
+    harness_factory: MakeHarness, nextauth: NextAuth, flavor: str
+) -> None:
     gw = await harness_factory(flavor=flavor)
     name = gw.config.session.cookie
     big = {**CLAIMS, "groups": [f"group-{i:04d}" for i in range(900)]}
@@ -75,7 +87,8 @@ async def test_chunked_both_ways(harness_factory: MakeHarness, nextauth: NextAut
 
 
 async def test_v5_rotation_old_secret_accepted_and_renewed_with_the_first(
-        harness_factory: MakeHarness, nextauth: NextAuth) -> None:
+    harness_factory: MakeHarness, nextauth: NextAuth
+) -> None:
     gw = await harness_factory(flavor=V5, secrets=(SECRET, OLD_SECRET))
     name = "authjs.session-token"
     token = nextauth.encode(V5, CLAIMS, secrets=[OLD_SECRET], salt=name, iat=T0 - 60)
@@ -86,28 +99,38 @@ async def test_v5_rotation_old_secret_accepted_and_renewed_with_the_first(
     assert claims["sub"] == "user-7"
 
 
-@pytest.mark.parametrize(("gateway_flavor", "token_flavor", "secret"), [
-    (V4, V4, "another-secret-another-secret-another-secret"),
-    (V5, V5, "another-secret-another-secret-another-secret"),
-    (V4, V5, SECRET),
-    (V5, V4, SECRET),
-], ids=["v4-other-secret", "v5-other-secret", "v5-token-at-v4", "v4-token-at-v5"])
-async def test_foreign_tokens_are_refused(harness_factory: MakeHarness, nextauth: NextAuth,
-                                          gateway_flavor: str, token_flavor: str,
-                                          secret: str) -> None:
+@pytest.mark.parametrize(
+    ("gateway_flavor", "token_flavor", "secret"),
+    [
+        (V4, V4, "another-secret-another-secret-another-secret"),
+        (V5, V5, "another-secret-another-secret-another-secret"),
+        (V4, V5, SECRET),
+        (V5, V4, SECRET),
+    ],
+    ids=["v4-other-secret", "v5-other-secret", "v5-token-at-v4", "v4-token-at-v5"],
+)
+async def test_foreign_tokens_are_refused(
+    harness_factory: MakeHarness,
+    nextauth: NextAuth,
+    gateway_flavor: str,
+    token_flavor: str,
+    secret: str,
+) -> None:
     gw = await harness_factory(flavor=gateway_flavor)
     name = gw.config.session.cookie
     salt = "authjs.session-token" if token_flavor == V5 else None
     token = nextauth.encode(token_flavor, CLAIMS, secrets=[secret], salt=salt, iat=T0 - 60)
-    response = await gw.client.get("/x", headers={"Cookie": f"{name}={token}",
-                                                  "Accept": "application/json"})
+    response = await gw.client.get(
+        "/x", headers={"Cookie": f"{name}={token}", "Accept": "application/json"}
+    )
     assert response.status == 401
     assert await response.json() == {"error": "invalid_session"}
     assert gw.recorder.requests == []
 
 
-async def test_a_fresh_real_token_passes_without_renewal(harness_factory: MakeHarness,
-                                                         nextauth: NextAuth) -> None:
+async def test_a_fresh_real_token_passes_without_renewal(
+    harness_factory: MakeHarness, nextauth: NextAuth
+) -> None:
     gw: Harness = await harness_factory()
     token = nextauth.encode(V4, CLAIMS, secrets=[SECRET], iat=T0 - 60)
     response = await gw.client.get("/", headers={"Cookie": f"next-auth.session-token={token}"})

@@ -94,8 +94,7 @@ async def refuses_connections(port: int) -> bool:
     return False
 
 
-async def eventually(probe: Callable[[], Awaitable[T]], what: str,
-                     timeout: float = DEADLINE) -> T:
+async def eventually(probe: Callable[[], Awaitable[T]], what: str, timeout: float = DEADLINE) -> T:
     """Poll ``probe`` until it returns something truthy, or fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
@@ -193,8 +192,11 @@ class Gateway:
     async def scrape(self) -> Samples:
         async with self.client.get(self.admin_url("/metrics")) as response:
             text = await response.text()
-        return {(s.name, tuple(sorted(s.labels.items()))): s.value
-                for family in text_string_to_metric_families(text) for s in family.samples}
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
 
     async def exited(self, timeout: float = DEADLINE) -> int:
         async def done() -> bool:
@@ -265,12 +267,28 @@ def swap_configmap(path: Path, text: str) -> None:
     shutil.rmtree(old)
 
 
-def config_text(upstream: Upstream, port: int, metrics_port: int, *, max_age: str = "1d",
-                grace: str = "20s", client_header: str = "10s", extra: str = "",
-                more_routes: str = "") -> str:
-    return CONFIG.format(port=port, metrics_port=metrics_port, upstream_port=upstream.port,
-                         secret=SECRET, max_age=max_age, grace=grace, extra=extra,
-                         client_header=client_header, more_routes=more_routes)
+def config_text(
+    upstream: Upstream,
+    port: int,
+    metrics_port: int,
+    *,
+    max_age: str = "1d",
+    grace: str = "20s",
+    client_header: str = "10s",
+    extra: str = "",
+    more_routes: str = "",
+) -> str:
+    return CONFIG.format(
+        port=port,
+        metrics_port=metrics_port,
+        upstream_port=upstream.port,
+        secret=SECRET,
+        max_age=max_age,
+        grace=grace,
+        extra=extra,
+        client_header=client_header,
+        more_routes=more_routes,
+    )
 
 
 def sha12(text: str) -> str:
@@ -283,9 +301,16 @@ async def launch(tmp_path: Path, upstream: Upstream) -> AsyncIterator[Launch]:
     """Start ``python -m gateway run`` on a config written from :data:`CONFIG`."""
     started: list[Gateway] = []
 
-    async def start(*, workers: int = 1, args: tuple[str, ...] = (), ready: bool = True,
-                    layout: str = "file", port: int = 0, metrics_port: int = 0,
-                    **options: Any) -> Gateway:
+    async def start(
+        *,
+        workers: int = 1,
+        args: tuple[str, ...] = (),
+        ready: bool = True,
+        layout: str = "file",
+        port: int = 0,
+        metrics_port: int = 0,
+        **options: Any,
+    ) -> Gateway:
         port, metrics_port = port or free_port(), metrics_port or free_port()
 
         def render(**changes: Any) -> str:
@@ -296,11 +321,23 @@ async def launch(tmp_path: Path, upstream: Upstream) -> AsyncIterator[Launch]:
         (tmp_path / "tmp").mkdir(exist_ok=True)
         with output.open("wb") as sink:
             process = subprocess.Popen(
-                [sys.executable, "-m", "gateway", "run", "--config", str(config),
-                 "--workers", str(workers), *args],
-                stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                [
+                    sys.executable,
+                    "-m",
+                    "gateway",
+                    "run",
+                    "--config",
+                    str(config),
+                    "--workers",
+                    str(workers),
+                    *args,
+                ],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own process group: teardown kills every worker
-                env={**os.environ, "TMPDIR": str(tmp_path / "tmp")})
+                env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+            )
         client = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
         gateway = Gateway(process, config, port, metrics_port, output, client, render)
         started.append(gateway)

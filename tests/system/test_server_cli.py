@@ -15,16 +15,25 @@ from tests.system.conftest import Launch
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway", "run", *args], capture_output=True,
-                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", "run", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    pytest.param(["--workers", "0"], "'0' is not a positive whole number", id="workers-0"),
-    pytest.param(["--workers", "two"], "'two' is not a positive whole number",
-                 id="workers-word"),
-    pytest.param(["--port", "1"], "unrecognized arguments: --port 1", id="unknown-option"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--workers", "0"], "'0' is not a positive whole number", id="workers-0"),
+        pytest.param(
+            ["--workers", "two"], "'two' is not a positive whole number", id="workers-word"
+        ),
+        pytest.param(["--port", "1"], "unrecognized arguments: --port 1", id="unknown-option"),
+    ],
+)
 def test_bad_arguments_exit_2(args: list[str], message: str) -> None:
     done = run(*args)
     assert done.returncode == 2
@@ -37,7 +46,8 @@ def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
     done = run("--config", str(missing))
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
-        f"{missing}:1: cannot read the file: No such file or directory"]
+        f"{missing}:1: cannot read the file: No such file or directory"
+    ]
     assert done.stdout == ""
 
 
@@ -63,20 +73,22 @@ def taken_port() -> Iterator[int]:
 
 @pytest.mark.parametrize("which", ["port", "metrics_port"])
 async def test_an_address_in_use_exits_1_with_one_line(
-        launch: Launch, taken_port: int, which: str) -> None:
+    launch: Launch, taken_port: int, which: str
+) -> None:
     gateway = await launch(ready=False, **{which: taken_port})
     assert await gateway.exited() == 1
     assert gateway.log().splitlines()[-1] == (
-        f"gateway: cannot listen on 127.0.0.1:{taken_port}: Address already in use")
+        f"gateway: cannot listen on 127.0.0.1:{taken_port}: Address already in use"
+    )
     assert "Traceback" not in gateway.log()
 
 
-async def test_a_worker_that_cannot_listen_stops_the_start(
-        launch: Launch, taken_port: int) -> None:
+async def test_a_worker_that_cannot_listen_stops_the_start(launch: Launch, taken_port: int) -> None:
     gateway = await launch(ready=False, workers=2, port=taken_port)
     assert await gateway.exited() == 1
     log = gateway.log()
     assert (f"cannot listen on 127.0.0.1:{taken_port}: Address already in use") in log
     assert log.splitlines()[-1] == (
-        "gateway: a worker could not start (its reason is printed above)")
+        "gateway: a worker could not start (its reason is printed above)"
+    )
     assert "Traceback" not in log

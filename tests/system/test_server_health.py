@@ -8,7 +8,8 @@ from tests.system.conftest import Launch, Upstream, eventually, free_port, sha12
 
 
 async def test_health_endpoints_answer_json_on_the_metrics_port(
-        launch: Launch, upstream: Upstream) -> None:
+    launch: Launch, upstream: Upstream
+) -> None:
     gateway = await launch()
     async with gateway.client.get(gateway.admin_url("/healthz")) as response:
         assert response.content_type == "application/json"
@@ -28,10 +29,13 @@ async def test_the_proxied_port_does_not_serve_them(launch: Launch, upstream: Up
 
 
 async def test_readyz_waits_until_every_upstream_answered(
-        launch: Launch, upstream: Upstream) -> None:
+    launch: Launch, upstream: Upstream
+) -> None:
     later = free_port()
-    gateway = await launch(ready=False, more_routes=(
-        f"  - {{name: later, path: /later/, upstream: http://127.0.0.1:{later}}}"))
+    gateway = await launch(
+        ready=False,
+        more_routes=(f"  - {{name: later, path: /later/, upstream: http://127.0.0.1:{later}}}"),
+    )
 
     async def starting() -> bool:
         assert gateway.process.poll() is None, gateway.log()
@@ -43,11 +47,11 @@ async def test_readyz_waits_until_every_upstream_answered(
 
     await eventually(starting, "/readyz to answer 503 starting")
     _, body = await gateway.readyz()
-    assert body["upstreams"] == {f"127.0.0.1:{upstream.port}": True,
-                                 f"127.0.0.1:{later}": False}
+    assert body["upstreams"] == {f"127.0.0.1:{upstream.port}": True, f"127.0.0.1:{later}": False}
     assert (await gateway.admin("/healthz"))[0] == 200  # alive all the same
     server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", later)
     try:
+
         async def ready() -> bool:
             return (await gateway.readyz())[0] == 200
 

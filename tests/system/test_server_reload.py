@@ -57,7 +57,8 @@ WRITERS: dict[str, tuple[str, Callable[[Path, str], None]]] = {
 
 @pytest.mark.parametrize("how", list(WRITERS))
 async def test_a_changed_file_changes_the_policy_on_the_next_request(
-        launch: Launch, how: str) -> None:
+    launch: Launch, how: str
+) -> None:
     layout, write = WRITERS[how]
     gateway = await launch(layout=layout)
     assert await api_status(gateway) == 200
@@ -85,9 +86,9 @@ async def test_sighup_reloads_a_changed_file_once(launch: Launch) -> None:
     samples = await gateway.scrape()
     assert sample(samples, RELOADS, result="success") == 1
     assert sample(samples, "gateway_config_info", sha256=sha12(text)) == 1
-    assert [line["message"] for line in gateway.log_lines()
-            if line["logger"] == "gateway.reload"] == [
-        f"{gateway.config}: config reloaded (sha256 {sha12(text)})"]
+    assert [
+        line["message"] for line in gateway.log_lines() if line["logger"] == "gateway.reload"
+    ] == [f"{gateway.config}: config reloaded (sha256 {sha12(text)})"]
 
 
 async def test_sighup_on_an_unchanged_file_confirms_it(launch: Launch) -> None:
@@ -104,17 +105,21 @@ async def test_a_file_rewritten_with_the_same_bytes_is_not_a_reload(launch: Laun
     replace_atomically(gateway.config, gateway.render())  # new inode, same bytes
 
     async def noticed() -> bool:
-        return any(line["message"].endswith(f"unchanged (sha256 {sha12(gateway.render())})")
-                   for line in gateway.log_lines() if line["logger"] == "gateway.reload")
+        return any(
+            line["message"].endswith(f"unchanged (sha256 {sha12(gateway.render())})")
+            for line in gateway.log_lines()
+            if line["logger"] == "gateway.reload"
+        )
 
     await eventually(noticed, "the watcher to notice the rewrite")
     samples = await gateway.scrape()
-    assert (sample(samples, RELOADS, result="success"),
-            sample(samples, RELOADS, result="failure")) == (0, 0)
+    assert (
+        sample(samples, RELOADS, result="success"),
+        sample(samples, RELOADS, result="failure"),
+    ) == (0, 0)
 
 
-async def test_a_broken_file_keeps_the_old_policy_while_requests_continue(
-        launch: Launch) -> None:
+async def test_a_broken_file_keeps_the_old_policy_while_requests_continue(launch: Launch) -> None:
     gateway = await launch()
     statuses: list[int] = []
     errors: list[str] = []
@@ -145,8 +150,10 @@ async def test_a_broken_file_keeps_the_old_policy_while_requests_continue(
     assert errors == []
     assert set(statuses) == {200}
     assert await reloads(gateway, "success") == 0
-    problem = re.compile(rf"^{re.escape(str(gateway.config))}:\d+: policies\.general\."
-                         r"update_age: 2h must be shorter than max_age \(1h\)")
+    problem = re.compile(
+        rf"^{re.escape(str(gateway.config))}:\d+: policies\.general\."
+        r"update_age: 2h must be shorter than max_age \(1h\)"
+    )
     messages = [line["message"] for line in gateway.log_lines() if line["level"] == "error"]
     assert sum(bool(problem.match(message)) for message in messages) == 2
     assert "Traceback" not in gateway.log()
@@ -168,5 +175,7 @@ async def test_a_new_listen_address_needs_a_restart(launch: Launch) -> None:
     await reloaded(gateway, "success", 1)
     assert await api_status(gateway) == 401  # the rest of the file is in force
     warnings = [line["message"] for line in gateway.log_lines() if line["level"] == "warning"]
-    assert warnings == [f"{gateway.config}: listen: changing 127.0.0.1:{gateway.port} to "
-                        f"127.0.0.1:1 needs a restart; keeping 127.0.0.1:{gateway.port}"]
+    assert warnings == [
+        f"{gateway.config}: listen: changing 127.0.0.1:{gateway.port} to "
+        f"127.0.0.1:1 needs a restart; keeping 127.0.0.1:{gateway.port}"
+    ]

@@ -30,7 +30,8 @@ async def stalled(gateway: Gateway, upstream: Upstream) -> asyncio.Task[tuple[in
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_a_request_in_flight_completes_and_the_process_exits_0(
-        launch: Launch, upstream: Upstream, sig: signal.Signals) -> None:
+    launch: Launch, upstream: Upstream, sig: signal.Signals
+) -> None:
     gateway = await launch()
     request = await stalled(gateway, upstream)
     gateway.send(sig)
@@ -47,8 +48,7 @@ async def test_a_request_in_flight_completes_and_the_process_exits_0(
     assert await gateway.exited() == 0
 
 
-async def test_an_open_websocket_keeps_working_until_the_client_closes_it(
-        launch: Launch) -> None:
+async def test_an_open_websocket_keeps_working_until_the_client_closes_it(launch: Launch) -> None:
     gateway = await launch()
     ws = await gateway.client.ws_connect(gateway.url("/ws"))
     await ws.send_str("before")
@@ -88,7 +88,8 @@ async def test_a_second_signal_stops_waiting(launch: Launch, upstream: Upstream)
 
 
 async def test_a_keep_alive_connection_gets_its_last_answer_during_the_drain(
-        launch: Launch, upstream: Upstream) -> None:
+    launch: Launch, upstream: Upstream
+) -> None:
     gateway = await launch()
     async with aiohttp.ClientSession() as keep_alive:  # pools its connection
         async with keep_alive.get(gateway.url("/first")) as response:

@@ -38,9 +38,11 @@ def requests_by_pid(gateway: Gateway) -> dict[int, float]:
     counts = {}
     for path in metrics_dir(gateway).glob("counter_*.db"):
         families = MultiProcessCollector.merge(  # type: ignore[no-untyped-call]
-            [str(path)], accumulate=True)
+            [str(path)], accumulate=True
+        )
         counts[int(path.stem.partition("_")[2])] = sum(
-            s.value for family in families for s in family.samples if s.name == REQUESTS)
+            s.value for family in families for s in family.samples if s.name == REQUESTS
+        )
     return counts
 
 
@@ -108,8 +110,7 @@ async def test_a_reload_reaches_every_worker_and_counts_once(launch: Launch) -> 
     gateway.send(signal.SIGHUP)
 
     async def reloaded() -> bool:
-        return sample(await gateway.scrape(), "gateway_config_reloads_total",
-                      result="success") == 1
+        return sample(await gateway.scrape(), "gateway_config_reloads_total", result="success") == 1
 
     await eventually(reloaded, "the reload to be counted")
     statuses = [(await gateway.get("/api/x", headers=cookie))[0] for _ in range(20)]
@@ -119,8 +120,7 @@ async def test_a_reload_reaches_every_worker_and_counts_once(launch: Launch) -> 
     assert sample(samples, "gateway_config_reloads_total", result="success") == 1
 
 
-async def test_sigterm_drains_every_worker_then_exits_0(
-        launch: Launch, upstream: Upstream) -> None:
+async def test_sigterm_drains_every_worker_then_exits_0(launch: Launch, upstream: Upstream) -> None:
     gateway = await launch(workers=2)
     pids = await serving_pids(gateway)
     directory = metrics_dir(gateway)

@@ -17,9 +17,11 @@ SECRET = "unit-test-secret-0123456789abcdef-0123456789"
 
 
 def config(upstream: int, other: int | None = None) -> GatewayConfig:
-    route = (f"  - {{name: other, path: /other/, upstream: http://127.0.0.1:{other}}}\n"
-             if other else "")
-    return load_config_text(f"""\
+    route = (
+        f"  - {{name: other, path: /other/, upstream: http://127.0.0.1:{other}}}\n" if other else ""
+    )
+    return load_config_text(
+        f"""\
 listen: 127.0.0.1:8080
 metrics_listen: 127.0.0.1:9091
 upstream: http://127.0.0.1:{upstream}
@@ -30,7 +32,10 @@ default_policy: general
 routes:
 {route}  - {{name: app, path: /}}
 timeouts: {{connect: 1s}}
-""", "t.yaml", env={})
+""",
+        "t.yaml",
+        env={},
+    )
 
 
 def closed_port() -> int:
@@ -47,16 +52,20 @@ async def listening() -> AsyncIterator[int]:
     await server.wait_closed()
 
 
-@pytest.mark.parametrize(("reached", "draining", "serving", "expected"), [
-    pytest.param(True, False, None, (True, "ready"), id="ready"),
-    pytest.param(False, False, None, (False, "starting"), id="upstream-not-reached"),
-    pytest.param(True, True, None, (False, "draining"), id="draining"),
-    pytest.param(False, True, None, (False, "draining"), id="draining-while-starting"),
-    pytest.param(True, False, [11, 12], (True, "ready"), id="all-workers"),
-    pytest.param(True, False, [11], (False, "starting"), id="a-worker-missing"),
-])
-def test_the_report(reached: bool, draining: bool, serving: list[int] | None,
-                    expected: tuple[bool, str]) -> None:
+@pytest.mark.parametrize(
+    ("reached", "draining", "serving", "expected"),
+    [
+        pytest.param(True, False, None, (True, "ready"), id="ready"),
+        pytest.param(False, False, None, (False, "starting"), id="upstream-not-reached"),
+        pytest.param(True, True, None, (False, "draining"), id="draining"),
+        pytest.param(False, True, None, (False, "draining"), id="draining-while-starting"),
+        pytest.param(True, False, [11, 12], (True, "ready"), id="all-workers"),
+        pytest.param(True, False, [11], (False, "starting"), id="a-worker-missing"),
+    ],
+)
+def test_the_report(
+    reached: bool, draining: bool, serving: list[int] | None, expected: tuple[bool, str]
+) -> None:
     workers = None if serving is None else (lambda: (serving, 2))
     readiness = Readiness(config(3000), workers=workers)
     if reached:
@@ -77,8 +86,7 @@ async def wait_for(readiness: Readiness, ready: bool) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_the_probe_reaches_what_listens_and_keeps_trying_the_rest(
-        listening: int) -> None:
+async def test_the_probe_reaches_what_listens_and_keeps_trying_the_rest(listening: int) -> None:
     missing = closed_port()
     readiness = Readiness(config(listening, other=missing))
     probe = asyncio.create_task(readiness.probe())
@@ -99,7 +107,8 @@ async def test_the_probe_reaches_what_listens_and_keeps_trying_the_rest(
 
 
 async def test_a_reload_naming_a_new_upstream_is_probed_but_keeps_the_gateway_ready(
-        listening: int) -> None:
+    listening: int,
+) -> None:
     readiness = Readiness(config(listening))
     probe = asyncio.create_task(readiness.probe())
     try:
@@ -108,8 +117,7 @@ async def test_a_reload_naming_a_new_upstream_is_probed_but_keeps_the_gateway_re
         readiness.configure(config(listening, other=missing))
         ready, body = readiness.report()
         assert (ready, body["status"]) == (True, "ready")
-        assert body["upstreams"] == {f"127.0.0.1:{listening}": True,
-                                     f"127.0.0.1:{missing}": False}
+        assert body["upstreams"] == {f"127.0.0.1:{listening}": True, f"127.0.0.1:{missing}": False}
         server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", missing)
         try:
             deadline = time.monotonic() + 10
@@ -123,12 +131,16 @@ async def test_a_reload_naming_a_new_upstream_is_probed_but_keeps_the_gateway_re
         probe.cancel()
 
 
-@pytest.mark.parametrize(("serving", "expected"), [
-    pytest.param([11], (True, "ready"), id="one-worker-restarting"),
-    pytest.param([], (False, "down"), id="no-worker-serving"),
-])
+@pytest.mark.parametrize(
+    ("serving", "expected"),
+    [
+        pytest.param([11], (True, "ready"), id="one-worker-restarting"),
+        pytest.param([], (False, "down"), id="no-worker-serving"),
+    ],
+)
 def test_once_ready_a_worker_restart_does_not_make_it_unready(
-        serving: list[int], expected: tuple[bool, str]) -> None:
+    serving: list[int], expected: tuple[bool, str]
+) -> None:
     pids = [11, 12]
     readiness = Readiness(config(3000), workers=lambda: (pids, 2))
     readiness.reached.add("127.0.0.1:3000")

@@ -33,8 +33,11 @@ routes:
   - { name: app, path: / }
 """
 TOKEN = SessionCodec("nextauth-v4", [SECRET]).encode(
-    {"sub": "u1", "role": "admin", "auth_time": AT - 3600}, "next-auth.session-token",
-    now=AT - 120, max_age=7200)
+    {"sub": "u1", "role": "admin", "auth_time": AT - 3600},
+    "next-auth.session-token",
+    now=AT - 120,
+    max_age=7200,
+)
 
 
 @pytest.fixture
@@ -65,21 +68,29 @@ def test_json(config_file: str, capsys: pytest.CaptureFixture[str]) -> None:
     out = json.loads(capsys.readouterr().out)
     assert out["decision"]["kind"] == "allowed"
     assert out["route"]["name"] == "app"
-    assert out["exp"] == {"unix": AT + 7080, "iso": "2027-01-15T09:58:00Z",
-                          "seconds_from_at": 7080}
+    assert out["exp"] == {"unix": AT + 7080, "iso": "2027-01-15T09:58:00Z", "seconds_from_at": 7080}
     assert out["claims"]["sub"] == "u1"
 
 
 def test_at_as_iso(config_file: str, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["explain", "--config", config_file, "--cookie", TOKEN,
-            "--at", "2027-01-15T10:00:00Z", "--json"]
+    argv = [
+        "explain",
+        "--config",
+        config_file,
+        "--cookie",
+        TOKEN,
+        "--at",
+        "2027-01-15T10:00:00Z",
+        "--json",
+    ]
     assert main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["decision"]["kind"], out["decision"]["reason"]) == ("expired", "exp")
 
 
-def test_cookie_from_stdin(config_file: str, monkeypatch: pytest.MonkeyPatch,
-                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_cookie_from_stdin(
+    config_file: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO(TOKEN + "\n"))
     assert main(explain(config_file, "--cookie", "-")) == 0
     assert "decrypted:  by secret 1 of 1 (the current one)" in capsys.readouterr().out
@@ -88,17 +99,28 @@ def test_cookie_from_stdin(config_file: str, monkeypatch: pytest.MonkeyPatch,
 @pytest.mark.parametrize(
     ("cookie", "line"),
     [
-        pytest.param("garbage", "decision:   invalid (malformed): not a compact JWE "
-                                "(five dot-separated parts)", id="garbage"),
-        pytest.param(TOKEN[:-4] + "AAAA", "decision:   invalid (decrypt): no configured secret "
-                                          "decrypts it (another secret or cookie name, or "
-                                          "tampered)", id="tampered"),
-        pytest.param("theme=dark", "decision:   unauthenticated (no_cookie): no session "
-                                   "cookie in the value given", id="no-session"),
+        pytest.param(
+            "garbage",
+            "decision:   invalid (malformed): not a compact JWE (five dot-separated parts)",
+            id="garbage",
+        ),
+        pytest.param(
+            TOKEN[:-4] + "AAAA",
+            "decision:   invalid (decrypt): no configured secret "
+            "decrypts it (another secret or cookie name, or "
+            "tampered)",
+            id="tampered",
+        ),
+        pytest.param(
+            "theme=dark",
+            "decision:   unauthenticated (no_cookie): no session cookie in the value given",
+            id="no-session",
+        ),
     ],
 )
-def test_no_session_exits_1(config_file: str, cookie: str, line: str,
-                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_session_exits_1(
+    config_file: str, cookie: str, line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(explain(config_file, "--cookie", cookie)) == 1
     assert line in capsys.readouterr().out.splitlines()
 
@@ -106,17 +128,27 @@ def test_no_session_exits_1(config_file: str, cookie: str, line: str,
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        pytest.param(["explain", "--cookie", TOKEN, "--at", "soon"],
-                     "gateway explain: --at: 'soon' is neither unix seconds nor an ISO 8601 "
-                     "time such as 2030-01-15T08:00:00Z\n", id="bad-at"),
-        pytest.param(["explain", "--at", str(AT)],
-                     "the following arguments are required: --cookie", id="no-cookie"),
-        pytest.param(["explain", "--cookie", TOKEN, "--json", "--bogus"],
-                     "unrecognized arguments: --bogus", id="bad-option"),
+        pytest.param(
+            ["explain", "--cookie", TOKEN, "--at", "soon"],
+            "gateway explain: --at: 'soon' is neither unix seconds nor an ISO 8601 "
+            "time such as 2030-01-15T08:00:00Z\n",
+            id="bad-at",
+        ),
+        pytest.param(
+            ["explain", "--at", str(AT)],
+            "the following arguments are required: --cookie",
+            id="no-cookie",
+        ),
+        pytest.param(
+            ["explain", "--cookie", TOKEN, "--json", "--bogus"],
+            "unrecognized arguments: --bogus",
+            id="bad-option",
+        ),
     ],
 )
-def test_bad_arguments_exit_2(config_file: str, argv: list[str], message: str,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_arguments_exit_2(
+    config_file: str, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main([*argv, "--config", config_file]) == 2
     out, err = capsys.readouterr()
     assert out == ""
@@ -130,8 +162,9 @@ def test_missing_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert (out, err) == ("", f"{missing}:1: cannot read the file: No such file or directory\n")
 
 
-def test_broken_config_exits_2(config_file: str, monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_broken_config_exits_2(
+    config_file: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("EXPLAIN_TEST_SECRET")
     assert main(explain(config_file, "--cookie", TOKEN)) == 2
     out, err = capsys.readouterr()
@@ -147,8 +180,15 @@ def test_real_process_exit_codes_and_no_secret(config_file: str) -> None:
         2: explain(config_file + ".missing", "--cookie", TOKEN),
     }
     for code, argv in runs.items():
-        done = subprocess.run([sys.executable, "-m", "gateway", *argv], capture_output=True,
-                              text=True, cwd=ROOT, env=env, timeout=60, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway", *argv],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            timeout=60,
+            check=False,
+        )
         assert done.returncode == code, done.stderr
         assert SECRET not in done.stdout + done.stderr
         assert "Traceback" not in done.stderr

@@ -134,11 +134,15 @@ def test_every_encode_has_a_fresh_jti(flavor: Flavor) -> None:
     assert len({codec.decode(t, V5_NAME).claims["jti"] for t in tokens}) == 3
 
 
-@pytest.mark.parametrize(("flavor", "header"), [
-    pytest.param(V4, b'{"alg":"dir","enc":"A256GCM"}', id="v4"),
-    pytest.param(V5, f'{{"alg":"dir","enc":"A256CBC-HS512","kid":"{kid(v5_key())}"}}'.encode(),
-                 id="v5"),
-])
+@pytest.mark.parametrize(
+    ("flavor", "header"),
+    [
+        pytest.param(V4, b'{"alg":"dir","enc":"A256GCM"}', id="v4"),
+        pytest.param(
+            V5, f'{{"alg":"dir","enc":"A256CBC-HS512","kid":"{kid(v5_key())}"}}'.encode(), id="v5"
+        ),
+    ],
+)
 def test_encode_writes_the_packages_header_bytes(flavor: Flavor, header: bytes) -> None:
     token = SessionCodec(flavor, [SECRET]).encode({"sub": "u"}, V5_NAME, now=T, max_age=5)
     assert unb64(token.split(".")[0]) == header
@@ -159,18 +163,24 @@ def test_lone_surrogates_are_escaped_like_json_stringify(flavor: Flavor) -> None
     assert codec.decode(token, V5_NAME).claims["odd"] == "a\ud800b"
 
 
-@pytest.mark.parametrize("claims", [
-    pytest.param({"sub": "u", "x": float("nan")}, id="nan"),
-    pytest.param({"sub": "u", "x": object()}, id="object"),
-    pytest.param({"sub": "u", "x": {1, 2}}, id="set"),
-])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param({"sub": "u", "x": float("nan")}, id="nan"),
+        pytest.param({"sub": "u", "x": object()}, id="object"),
+        pytest.param({"sub": "u", "x": {1, 2}}, id="set"),
+    ],
+)
 def test_encode_refuses_claims_that_are_not_json(flavor: Flavor, claims: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         SessionCodec(flavor, [SECRET]).encode(claims, V5_NAME, now=T, max_age=5)
 
 
-@pytest.mark.parametrize("secrets", [[], [""], ["ok", ""], ["\ud800-lone-surrogate"]],
-                         ids=["none", "empty", "one-empty", "not-utf8"])
+@pytest.mark.parametrize(
+    "secrets",
+    [[], [""], ["ok", ""], ["\ud800-lone-surrogate"]],
+    ids=["none", "empty", "one-empty", "not-utf8"],
+)
 def test_bad_secrets_are_refused_without_echoing_them(secrets: list[str]) -> None:
     with pytest.raises(ValueError) as caught:
         SessionCodec(V5, secrets)
@@ -180,11 +190,14 @@ def test_bad_secrets_are_refused_without_echoing_them(secrets: list[str]) -> Non
 # --- rotation ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("made_with", "read_with", "index"), [
-    pytest.param([SECRET], [SECRET, OLD], 0, id="current"),
-    pytest.param([OLD], [SECRET, OLD], 1, id="old"),
-    pytest.param([OLD, SECRET], [SECRET, OLD], 1, id="first-of-list-encrypts"),
-])
+@pytest.mark.parametrize(
+    ("made_with", "read_with", "index"),
+    [
+        pytest.param([SECRET], [SECRET, OLD], 0, id="current"),
+        pytest.param([OLD], [SECRET, OLD], 1, id="old"),
+        pytest.param([OLD, SECRET], [SECRET, OLD], 1, id="first-of-list-encrypts"),
+    ],
+)
 def test_rotation_reports_the_secret_index(
     flavor: Flavor, made_with: list[str], read_with: list[str], index: int
 ) -> None:
@@ -198,8 +211,9 @@ def test_a_secret_no_longer_configured_is_invalid(flavor: Flavor) -> None:
         SessionCodec(flavor, [SECRET]).decode(token, V5_NAME)
 
 
-@pytest.mark.parametrize(("secret", "accepted"), [(SECRET, True), (OLD, False)],
-                         ids=["first", "second"])
+@pytest.mark.parametrize(
+    ("secret", "accepted"), [(SECRET, True), (OLD, False)], ids=["first", "second"]
+)
 def test_v5_without_kid_tries_the_first_secret_only(secret: str, accepted: bool) -> None:
     header = {"alg": "dir", "enc": "A256CBC-HS512"}
     token = seal(v5_key(secret), header, json.dumps(CLAIMS).encode())
@@ -221,8 +235,9 @@ def test_v5_a_kid_picks_the_secret_even_when_another_would_do() -> None:
 
 def test_v5_a256gcm_uses_a_32_byte_key_and_sha256_kid() -> None:
     key = v5_key(OLD, length=32)
-    token = seal(key, {"alg": "dir", "enc": "A256GCM", "kid": kid(key)},
-                 json.dumps(CLAIMS).encode())
+    token = seal(
+        key, {"alg": "dir", "enc": "A256GCM", "kid": kid(key)}, json.dumps(CLAIMS).encode()
+    )
     assert SessionCodec(V5, [SECRET, OLD]).decode(token, V5_NAME).secret_index == 1
 
 
@@ -241,24 +256,52 @@ BAD: list[Any] = [
     pytest.param(V4, with_part(v4_token(), 3, lambda _: ""), "malformed", id="no-ciphertext"),
     pytest.param(V4, v4_token().replace("A", "é", 1), "malformed", id="non-ascii"),
     pytest.param(V4, "A" * (MAX_TOKEN_CHARS + 1), "malformed", id="too-long"),
-    pytest.param(V4, ".".join(b64(bytes([i]) * 24) for i in range(5)), "malformed",
-                 id="random-b64-with-key-part"),
-    pytest.param(V4, ".".join([b64(b"\xfe\xff" * 9), "", "QUFB", "QUFB", "QUFB"]), "header",
-                 id="random-b64"),
+    pytest.param(
+        V4,
+        ".".join(b64(bytes([i]) * 24) for i in range(5)),
+        "malformed",
+        id="random-b64-with-key-part",
+    ),
+    pytest.param(
+        V4, ".".join([b64(b"\xfe\xff" * 9), "", "QUFB", "QUFB", "QUFB"]), "header", id="random-b64"
+    ),
     pytest.param(V4, f"{b64(b'[1]')}..QUFB.QUFB.QUFB", "header", id="header-array"),
     pytest.param(V4, f"{b64(b'{')}..QUFB.QUFB.QUFB", "header", id="header-not-json"),
-    pytest.param(V4, with_part(v4_token(), 0, lambda _: b64(b'{"alg":"none","enc":"A256GCM"}')),
-                 "header", id="alg-none"),
-    pytest.param(V4, with_part(v4_token(), 0, lambda _: b64(b'{"alg":"DIR","enc":"A256GCM"}')),
-                 "header", id="alg-case"),
-    pytest.param(V4, with_part(v4_token(), 0, lambda _: b64(b'{"enc":"A256GCM"}')), "header",
-                 id="no-alg"),
-    pytest.param(V4, seal(v4_key(), {"alg": "dir", "enc": "A128CBC-HS256"},
-                          json.dumps(CLAIMS).encode()), "header", id="v4-other-enc"),
-    pytest.param(V4, seal(v4_key()[:16], {"alg": "dir", "enc": "A128GCM"},
-                          json.dumps(CLAIMS).encode()), "header", id="v4-a128gcm"),
-    pytest.param(V5, seal(v5_key(length=32), {"alg": "dir", "enc": "A128CBC-HS256"},
-                          json.dumps(CLAIMS).encode()), "header", id="v5-other-enc"),
+    pytest.param(
+        V4,
+        with_part(v4_token(), 0, lambda _: b64(b'{"alg":"none","enc":"A256GCM"}')),
+        "header",
+        id="alg-none",
+    ),
+    pytest.param(
+        V4,
+        with_part(v4_token(), 0, lambda _: b64(b'{"alg":"DIR","enc":"A256GCM"}')),
+        "header",
+        id="alg-case",
+    ),
+    pytest.param(
+        V4, with_part(v4_token(), 0, lambda _: b64(b'{"enc":"A256GCM"}')), "header", id="no-alg"
+    ),
+    pytest.param(
+        V4,
+        seal(v4_key(), {"alg": "dir", "enc": "A128CBC-HS256"}, json.dumps(CLAIMS).encode()),
+        "header",
+        id="v4-other-enc",
+    ),
+    pytest.param(
+        V4,
+        seal(v4_key()[:16], {"alg": "dir", "enc": "A128GCM"}, json.dumps(CLAIMS).encode()),
+        "header",
+        id="v4-a128gcm",
+    ),
+    pytest.param(
+        V5,
+        seal(
+            v5_key(length=32), {"alg": "dir", "enc": "A128CBC-HS256"}, json.dumps(CLAIMS).encode()
+        ),
+        "header",
+        id="v5-other-enc",
+    ),
     pytest.param(V4, v4_token(zip="DEF"), "header", id="zip"),
     pytest.param(V5, v5_token(zip="DEF"), "header", id="v5-zip"),
     pytest.param(V4, v4_token(crit=["exp"], exp=1), "header", id="crit"),
@@ -268,8 +311,12 @@ BAD: list[Any] = [
     pytest.param(V4, with_part(v4_token(), 2, flip), "decrypt", id="tampered-iv"),
     pytest.param(V4, with_part(v4_token(), 4, lambda p: p[:-2]), "decrypt", id="truncated-tag"),
     pytest.param(V4, with_part(v4_token(), 2, lambda p: p[:-4]), "decrypt", id="short-iv"),
-    pytest.param(V4, with_part(v4_token(), 0, lambda _: b64(b'{"alg":"dir", "enc":"A256GCM"}')),
-                 "decrypt", id="tampered-aad"),
+    pytest.param(
+        V4,
+        with_part(v4_token(), 0, lambda _: b64(b'{"alg":"dir", "enc":"A256GCM"}')),
+        "decrypt",
+        id="tampered-aad",
+    ),
     pytest.param(V5, with_part(v5_token(), 3, flip), "decrypt", id="v5-tampered-ciphertext"),
     pytest.param(V5, with_part(v5_token(), 4, flip), "decrypt", id="v5-tampered-tag"),
     pytest.param(V5, v5_token(kid="unknown"), "decrypt", id="v5-unknown-kid"),
@@ -280,11 +327,16 @@ BAD: list[Any] = [
     pytest.param(V4, v4_token(b'{"sub":"u","iat":NaN,"exp":1}'), "payload", id="nan"),
     pytest.param(V4, v4_token(b'{"sub":"u","iat":1,"exp":Infinity}'), "payload", id="infinity"),
     pytest.param(V4, v4_token(b'{"sub":"u","iat":1,"exp":1e400}'), "payload", id="overflow"),
-    pytest.param(V4, v4_token(b'{"sub":"u","n":' + b"9" * 5000 + b"}"), "payload",
-                 id="int-too-long"),
+    pytest.param(
+        V4, v4_token(b'{"sub":"u","n":' + b"9" * 5000 + b"}"), "payload", id="int-too-long"
+    ),
     pytest.param(V4, v4_token(b"[" * 5000 + b"]" * 5000), "payload", id="deep-nesting"),
-    pytest.param(V4, v4_token({"value": "state", "iat": T, "exp": T + 900, "jti": "j"}),
-                 "no_sub", id="state-cookie"),
+    pytest.param(
+        V4,
+        v4_token({"value": "state", "iat": T, "exp": T + 900, "jti": "j"}),
+        "no_sub",
+        id="state-cookie",
+    ),
     pytest.param(V5, v5_token({"iat": T, "exp": T}), "no_sub", id="v5-no-sub"),
     pytest.param(V4, v4_token({**CLAIMS, "sub": ""}), "no_sub", id="empty-sub"),
     pytest.param(V4, v4_token({**CLAIMS, "sub": 42}), "no_sub", id="numeric-sub"),
@@ -308,14 +360,20 @@ def test_bad_tokens_have_stable_reasons(flavor: Flavor, token: str, reason: str)
     assert caught.value.__cause__ is None  # ...nor a chained error quoting the plaintext
 
 
-@pytest.mark.parametrize(("flavor", "token"), [
-    pytest.param(V4, v4_token(kid="ignored"), id="v4-kid-ignored"),
-    pytest.param(V4, v4_token(typ="JWT", cty="x"), id="extra-header-fields"),
-    pytest.param(V4, v4_token({**CLAIMS, "iat": 1.5, "exp": 2.5}), id="float-dates"),
-    pytest.param(V4, v4_token({**CLAIMS, "exp": T - 10**6}), id="long-expired"),
-    pytest.param(V5, seal(v5_key(length=32), {"alg": "dir", "enc": "A256GCM"},
-                          json.dumps(CLAIMS).encode()), id="v5-a256gcm-no-kid"),
-])
+@pytest.mark.parametrize(
+    ("flavor", "token"),
+    [
+        pytest.param(V4, v4_token(kid="ignored"), id="v4-kid-ignored"),
+        pytest.param(V4, v4_token(typ="JWT", cty="x"), id="extra-header-fields"),
+        pytest.param(V4, v4_token({**CLAIMS, "iat": 1.5, "exp": 2.5}), id="float-dates"),
+        pytest.param(V4, v4_token({**CLAIMS, "exp": T - 10**6}), id="long-expired"),
+        pytest.param(
+            V5,
+            seal(v5_key(length=32), {"alg": "dir", "enc": "A256GCM"}, json.dumps(CLAIMS).encode()),
+            id="v5-a256gcm-no-kid",
+        ),
+    ],
+)
 def test_odd_but_valid_tokens_decode(flavor: Flavor, token: str) -> None:
     assert SessionCodec(flavor, [SECRET]).decode(token, V5_NAME).claims["sub"] == "u1"
 
@@ -431,21 +489,25 @@ def spelled_otherwise(part: str) -> str:
     return part[:-1] + alphabet[alphabet.index(part[-1]) + 1]
 
 
-@pytest.mark.parametrize(("flavor", "index"), [
-    pytest.param(V4, 0, id="v4-header"),  # a v4 IV (12 bytes) has no spare bits
-    pytest.param(V4, 3, id="v4-ciphertext"),
-    pytest.param(V4, 4, id="v4-tag"),
-    pytest.param(V5, 0, id="v5-header"),
-    pytest.param(V5, 2, id="v5-iv"),
-    pytest.param(V5, 3, id="v5-ciphertext"),
-    pytest.param(V5, 4, id="v5-tag"),
-])
+@pytest.mark.parametrize(
+    ("flavor", "index"),
+    [
+        pytest.param(V4, 0, id="v4-header"),  # a v4 IV (12 bytes) has no spare bits
+        pytest.param(V4, 3, id="v4-ciphertext"),
+        pytest.param(V4, 4, id="v4-tag"),
+        pytest.param(V5, 0, id="v5-header"),
+        pytest.param(V5, 2, id="v5-iv"),
+        pytest.param(V5, 3, id="v5-ciphertext"),
+        pytest.param(V5, 4, id="v5-tag"),
+    ],
+)
 def test_a_part_spelled_non_canonically_is_malformed(flavor: Flavor, index: int) -> None:
     """jwcrypto would re-encode the header for the AAD and accept a second spelling of the
     same token; jose would not. The gateway refuses it before either."""
     codec = SessionCodec(flavor, [SECRET])
-    tokens = [codec.encode({**CLAIMS, "pad": "x" * n}, V5_NAME, now=T, max_age=60)
-              for n in range(16)]
+    tokens = [
+        codec.encode({**CLAIMS, "pad": "x" * n}, V5_NAME, now=T, max_age=60) for n in range(16)
+    ]
     token = next(t for t in tokens if len(t.split(".")[index]) % 4)  # spare bits to set
     changed = with_part(token, index, spelled_otherwise)
     assert unb64(changed.split(".")[index]) == unb64(token.split(".")[index])

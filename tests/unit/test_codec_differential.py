@@ -58,8 +58,11 @@ def seal(key: bytes, header: dict[str, Any], plaintext: bytes) -> str:
 def cbc_bad_padding(key: bytes, tail: bytes) -> str:
     """A v5 token whose tag is right but whose plaintext (JSON claims, then ``tail`` to end
     its last block) does not end in PKCS#7 padding."""
-    header = b64(json.dumps({"alg": "dir", "enc": "A256CBC-HS512", "kid": kid(key)},
-                            separators=(",", ":")).encode())
+    header = b64(
+        json.dumps(
+            {"alg": "dir", "enc": "A256CBC-HS512", "kid": kid(key)}, separators=(",", ":")
+        ).encode()
+    )
     body = json.dumps(CLAIMS).encode()
     body += b" " * (-(len(body) + len(tail)) % 16) + tail
     iv = os.urandom(16)
@@ -79,20 +82,41 @@ def valid_tokens() -> Iterator[tuple[Flavor, str, str]]:
             old = type(codec)(flavor, [OLD]).encode(CLAIMS, V5_NAME, now=1, max_age=60)
             yield flavor, old, f"{flavor}-{label}-old-secret"
     gcm5 = v5_key(OLD, length=32)
-    yield V5, seal(gcm5, {"alg": "dir", "enc": "A256GCM", "kid": kid(gcm5)},
-                   json.dumps(CLAIMS).encode()), "v5-a256gcm-old"
-    yield V5, seal(v5_key(), {"alg": "dir", "enc": "A256CBC-HS512"},
-                   json.dumps(CLAIMS).encode()), "v5-no-kid"
-    for payload, label in ((b"", "empty"), (b"null", "null"), (b"\xff", "not-utf8"),
-                           (b'{"sub":"u"}', "no-dates"), (b"{}" * 3, "two-objects"),
-                           (json.dumps({**CLAIMS, "x": "\u2028\ud800"}).encode(), "odd-text")):
+    yield (
+        V5,
+        seal(gcm5, {"alg": "dir", "enc": "A256GCM", "kid": kid(gcm5)}, json.dumps(CLAIMS).encode()),
+        "v5-a256gcm-old",
+    )
+    yield (
+        V5,
+        seal(v5_key(), {"alg": "dir", "enc": "A256CBC-HS512"}, json.dumps(CLAIMS).encode()),
+        "v5-no-kid",
+    )
+    for payload, label in (
+        (b"", "empty"),
+        (b"null", "null"),
+        (b"\xff", "not-utf8"),
+        (b'{"sub":"u"}', "no-dates"),
+        (b"{}" * 3, "two-objects"),
+        (json.dumps({**CLAIMS, "x": "\u2028\ud800"}).encode(), "odd-text"),
+    ):
         yield V4, seal(v4_key(), {"alg": "dir", "enc": "A256GCM"}, payload), f"v4-{label}"
-        yield V5, seal(v5_key(), {"alg": "dir", "enc": "A256CBC-HS512", "kid": kid(v5_key())},
-                       payload), f"v5-{label}"
-    yield V4, _with_iv(v4_key(), b64(b'{"alg":"dir","enc":"A256GCM"}'), os.urandom(16)), \
-        "v4-16-byte-iv"
-    for tail, label in ((b"\x00", "zero"), (b"\x11", "17"), (b"x\x02", "uneven"),
-                        (b"\x01" * 15 + b"\x10", "short-block")):
+        yield (
+            V5,
+            seal(v5_key(), {"alg": "dir", "enc": "A256CBC-HS512", "kid": kid(v5_key())}, payload),
+            f"v5-{label}",
+        )
+    yield (
+        V4,
+        _with_iv(v4_key(), b64(b'{"alg":"dir","enc":"A256GCM"}'), os.urandom(16)),
+        "v4-16-byte-iv",
+    )
+    for tail, label in (
+        (b"\x00", "zero"),
+        (b"\x11", "17"),
+        (b"x\x02", "uneven"),
+        (b"\x01" * 15 + b"\x10", "short-block"),
+    ):
         yield V5, cbc_bad_padding(v5_key(), tail), f"v5-bad-padding-{label}"
     yield V5, cbc_bad_padding(v5_key(), b"\x02\x02"), "v5-good-padding"
 
@@ -159,10 +183,14 @@ def test_random_text(flavor: Flavor, text: str) -> None:
 
 @pytest.mark.parametrize("flavor", [V4, V5])
 @settings(max_examples=300, deadline=None)
-@given(iv=st.binary(min_size=1, max_size=40), body=st.binary(min_size=1, max_size=80),
-       tag=st.binary(min_size=1, max_size=40))
-def test_random_parts_under_a_real_header(flavor: Flavor, iv: bytes, body: bytes,
-                                          tag: bytes) -> None:
+@given(
+    iv=st.binary(min_size=1, max_size=40),
+    body=st.binary(min_size=1, max_size=80),
+    tag=st.binary(min_size=1, max_size=40),
+)
+def test_random_parts_under_a_real_header(
+    flavor: Flavor, iv: bytes, body: bytes, tag: bytes
+) -> None:
     header = FAST[flavor].encode(CLAIMS, V5_NAME, now=1, max_age=60).split(".")[0]
     token = ".".join((header, "", b64(iv), b64(body), b64(tag)))
     assert agree(flavor, token) == ("invalid", "decrypt")

@@ -54,17 +54,26 @@ routes:
 
 
 @cache
-def config(flavor: str = "nextauth-v4", secrets: tuple[str, ...] = (SECRET,),
-           catch_all: str = "/") -> GatewayConfig:
+def config(
+    flavor: str = "nextauth-v4", secrets: tuple[str, ...] = (SECRET,), catch_all: str = "/"
+) -> GatewayConfig:
     text = CONFIG.format(flavor=flavor, secrets=json.dumps(list(secrets)), catch_all=catch_all)
     return load_config_text(text, "t.yaml", env={})
 
 
-def token(claims: dict[str, Any], *, iat: int, max_age: int = 30 * DAY,
-          flavor: str = "nextauth-v4", secret: str = SECRET, name: str | None = None) -> str:
+def token(
+    claims: dict[str, Any],
+    *,
+    iat: int,
+    max_age: int = 30 * DAY,
+    flavor: str = "nextauth-v4",
+    secret: str = SECRET,
+    name: str | None = None,
+) -> str:
     cookie = name or config(flavor).session.cookie
     return SessionCodec(flavor, [secret]).encode(  # type: ignore[arg-type]
-        {"sub": "u1", **claims}, cookie, now=iat, max_age=max_age)
+        {"sub": "u1", **claims}, cookie, now=iat, max_age=max_age
+    )
 
 
 def chunked_header(flavor: str, name: str, claims: dict[str, Any], iat: int) -> str:
@@ -91,32 +100,49 @@ CASES = {
     "due-for-renewal": Case(token({"role": "general"}, iat=AT - 7 * HOUR)),
     "idle-expired": Case(token({"role": "general"}, iat=AT - 25 * HOUR)),
     "exp-expired": Case(token({"role": "general"}, iat=AT - 60, max_age=30)),
-    "absolute-expired": Case(token({"role": "admin", "auth_time": AT - 13 * HOUR},
-                                   iat=AT - 60)),
+    "absolute-expired": Case(token({"role": "admin", "auth_time": AT - 13 * HOUR}, iat=AT - 60)),
     "auth-time-missing": Case(token({"role": "admin"}, iat=AT - 60), path="/admin/users"),
     "static-session": Case(token({"role": ["viewer", "kiosk"]}, iat=AT - 60)),
     "forbidden-path": Case(token({"role": "general"}, iat=AT - 60), path="/ADMIN/x"),
     "dot-segments": Case(token({"role": "general"}, iat=AT - 60), path="/api/auth/../../admin"),
-    "public-path": Case(token({"role": "general"}, iat=AT - 25 * HOUR),
-                        path="/api/auth/session?x=1"),
-    "chunked-header": Case(chunked_header("nextauth-v4", "next-auth.session-token",
-                                          {"role": "general", **PAD}, AT - 60)),
+    "public-path": Case(
+        token({"role": "general"}, iat=AT - 25 * HOUR), path="/api/auth/session?x=1"
+    ),
+    "chunked-header": Case(
+        chunked_header(
+            "nextauth-v4", "next-auth.session-token", {"role": "general", **PAD}, AT - 60
+        )
+    ),
     "secure-preferred": Case(
-        chunked_header("authjs-v5", "__Secure-authjs.session-token",
-                       {"role": "admin", "auth_time": AT - HOUR, **PAD}, AT - 60)
-        + "; authjs.session-token=stale-plain-one", path="/admin", flavor="authjs-v5"),
-    "v5-bare-secure-token": Case(token({"role": "general"}, iat=AT - 60, flavor="authjs-v5",
-                                       name="__Secure-authjs.session-token"),
-                                 flavor="authjs-v5"),
-    "old-secret-v5": Case(token({"role": "general"}, iat=AT - 60, flavor="authjs-v5",
-                                secret=OLD_SECRET),
-                          flavor="authjs-v5", secrets=(SECRET, OLD_SECRET)),
+        chunked_header(
+            "authjs-v5",
+            "__Secure-authjs.session-token",
+            {"role": "admin", "auth_time": AT - HOUR, **PAD},
+            AT - 60,
+        )
+        + "; authjs.session-token=stale-plain-one",
+        path="/admin",
+        flavor="authjs-v5",
+    ),
+    "v5-bare-secure-token": Case(
+        token(
+            {"role": "general"},
+            iat=AT - 60,
+            flavor="authjs-v5",
+            name="__Secure-authjs.session-token",
+        ),
+        flavor="authjs-v5",
+    ),
+    "old-secret-v5": Case(
+        token({"role": "general"}, iat=AT - 60, flavor="authjs-v5", secret=OLD_SECRET),
+        flavor="authjs-v5",
+        secrets=(SECRET, OLD_SECRET),
+    ),
     "wrong-secret": Case(token({"role": "general"}, iat=AT - 60, secret=OLD_SECRET)),
     "garbage": Case("garbage", path="/api/users"),
     "no-session-cookie": Case("Cookie: theme=dark; lang=en"),
     "chunk-gap": Case("next-auth.session-token.0=abc; next-auth.session-token.2=def"),
-    "no-route": Case(token({"role": "general"}, iat=AT - 60), path="/elsewhere",
-                     catch_all="/app/"),
+    "no-route": Case(token({"role": "general"}, iat=AT - 60), path="/elsewhere", catch_all="/app/"),
     "bad-path": Case(token({"role": "general"}, iat=AT - 60), path="/a/../../etc"),
 }
 
@@ -155,7 +181,11 @@ def test_decision(case_id: str) -> None:
     e = run(case_id)
     decoded, kind, reason, state = EXPECTED[case_id]
     assert (e.decoded, e.outcome.kind, e.outcome.reason, e.outcome.state) == (
-        decoded, kind, reason, state)
+        decoded,
+        kind,
+        reason,
+        state,
+    )
     as_json = render_json(e)
     assert as_json["decoded"] is decoded
     assert as_json["decision"]["kind"] == kind
@@ -268,7 +298,7 @@ TEXT = {
     "garbage": [
         "cookie:     next-auth.session-token (read from: next-auth.session-token)",
         "decision:   invalid (malformed): not a compact JWE (five dot-separated parts)",
-        "response:   401 {\"error\": \"invalid_session\"}; the session cookie is deleted and "
+        'response:   401 {"error": "invalid_session"}; the session cookie is deleted and '
         "not forwarded",
     ],
     "no-session-cookie": [
@@ -276,10 +306,13 @@ TEXT = {
         "decision:   unauthenticated (no_cookie): no session cookie in the value given",
     ],
     "chunk-gap": ["decision:   invalid (gap): the chunks are not contiguous from .0"],
-    "no-route": ["path:       /elsewhere", "route:      (none)", "decision:   no route (404)",
-                 "response:   404 (the cookie is not read)"],
-    "bad-path": ["decision:   bad path (400): '..' above the root",
-                 "response:   400 bad request"],
+    "no-route": [
+        "path:       /elsewhere",
+        "route:      (none)",
+        "decision:   no route (404)",
+        "response:   404 (the cookie is not read)",
+    ],
+    "bad-path": ["decision:   bad path (400): '..' above the root", "response:   400 bad request"],
 }
 
 
@@ -302,16 +335,25 @@ def test_json_times_are_unix_and_iso() -> None:
     assert out["at"] == {"unix": AT, "iso": "2027-01-15T08:00:00Z", "seconds_from_at": 0}
     assert out["iat"] == {"unix": AT - 60, "iso": "2027-01-15T07:59:00Z", "seconds_from_at": -60}
     assert out["auth_time"]["unix"] == AT - 13 * HOUR
-    assert out["renews"] == {"rule": "renew", "unix": AT - 60 + HOUR,
-                             "iso": "2027-01-15T08:59:00Z", "seconds_from_at": HOUR - 60,
-                             "basis": "iat + update_age (1h)"}
+    assert out["renews"] == {
+        "rule": "renew",
+        "unix": AT - 60 + HOUR,
+        "iso": "2027-01-15T08:59:00Z",
+        "seconds_from_at": HOUR - 60,
+        "basis": "iat + update_age (1h)",
+    }
     assert [(d["rule"], d["unix"]) for d in out["expires"]] == [
-        ("idle", AT - 60 + 2 * HOUR), ("exp", AT - 60 + 30 * DAY + 15),
-        ("absolute", AT - 13 * HOUR + 12 * HOUR)]
-    assert out["policy"] == {"name": "admin", "max_age": 7200, "update_age": 3600,
-                             "absolute_max_age": 43200,
-                             "text": {"max_age": "2h", "update_age": "1h",
-                                      "absolute_max_age": "12h"}}
+        ("idle", AT - 60 + 2 * HOUR),
+        ("exp", AT - 60 + 30 * DAY + 15),
+        ("absolute", AT - 13 * HOUR + 12 * HOUR),
+    ]
+    assert out["policy"] == {
+        "name": "admin",
+        "max_age": 7200,
+        "update_age": 3600,
+        "absolute_max_age": 43200,
+        "text": {"max_age": "2h", "update_age": "1h", "absolute_max_age": "12h"},
+    }
     assert (out["path"], out["forward_path"], out["route"]["name"]) == ("/", "/", "app")
     assert out["claims"]["auth_time"] == AT - 13 * HOUR
     assert out["secret_index"] == 0
@@ -326,8 +368,10 @@ def test_json_absolute_expiry_counts_from_iat_when_auth_time_is_missing() -> Non
     assert out["auth_time"] is None
 
 
-@pytest.mark.parametrize(("case_id", "forward"), [
-    ("dot-segments", "/admin"), ("public-path", "/api/auth/session"), ("bad-path", None)])
+@pytest.mark.parametrize(
+    ("case_id", "forward"),
+    [("dot-segments", "/admin"), ("public-path", "/api/auth/session"), ("bad-path", None)],
+)
 def test_json_forward_path(case_id: str, forward: str | None) -> None:
     assert render_json(run(case_id))["forward_path"] == forward
 
@@ -342,8 +386,11 @@ def test_json_static_session_never_renews() -> None:
 def test_json_without_a_session() -> None:
     out = render_json(run("wrong-secret"))
     assert (out["claims"], out["policy"], out["iat"], out["expires"]) == (None, None, None, [])
-    assert out["cookie"] == {"name": "next-auth.session-token",
-                             "names": ["next-auth.session-token"], "problem": None}
+    assert out["cookie"] == {
+        "name": "next-auth.session-token",
+        "names": ["next-auth.session-token"],
+        "problem": None,
+    }
 
 
 def test_hostile_claims_cannot_drive_the_terminal() -> None:

@@ -45,8 +45,9 @@ def record_stdout(monkeypatch: pytest.MonkeyPatch) -> Recorder:
 
 
 @pytest.fixture
-def log(request: pytest.FixtureRequest,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[logging.Logger]:
+def log(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[logging.Logger]:
     """A fresh logger writing bare messages through its own StdoutHandler; drained into a
     spare recorder and detached after, so nothing is left for logging.shutdown."""
     logger = logging.getLogger(f"tests.log_batching.{request.node.name}")
@@ -63,7 +64,8 @@ def log(request: pytest.FixtureRequest,
 
 
 async def test_the_lines_of_one_turn_go_out_in_one_write_at_its_end(
-        log: logging.Logger, monkeypatch: pytest.MonkeyPatch) -> None:
+    log: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stdout = record_stdout(monkeypatch)
     for n in range(5):
         log.info("line %d", n)
@@ -73,7 +75,8 @@ async def test_the_lines_of_one_turn_go_out_in_one_write_at_its_end(
 
 
 async def test_writes_hold_whole_lines_and_at_most_pipe_buf_bytes(
-        log: logging.Logger, monkeypatch: pytest.MonkeyPatch) -> None:
+    log: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stdout = record_stdout(monkeypatch)
     lines = [f"{n}" * 999 + "\n" for n in range(10)]  # 1000 bytes each
     for line in lines:
@@ -90,7 +93,8 @@ async def test_writes_hold_whole_lines_and_at_most_pipe_buf_bytes(
 
 
 async def test_a_line_longer_than_pipe_buf_goes_out_alone(
-        log: logging.Logger, monkeypatch: pytest.MonkeyPatch) -> None:
+    log: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stdout = record_stdout(monkeypatch)
     for message in ("before", "L" * 5000, "after"):
         log.info(message)
@@ -99,7 +103,8 @@ async def test_a_line_longer_than_pipe_buf_goes_out_alone(
 
 
 async def test_non_ascii_lines_count_bytes_not_characters(
-        log: logging.Logger, monkeypatch: pytest.MonkeyPatch) -> None:
+    log: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stdout = record_stdout(monkeypatch)
     euros = "\u20ac" * 1000  # 1000 characters, 3000 bytes: two fit by characters, not bytes
     for _ in range(3):
@@ -109,7 +114,8 @@ async def test_non_ascii_lines_count_bytes_not_characters(
 
 
 def test_outside_a_loop_each_line_is_written_at_once(
-        log: logging.Logger, monkeypatch: pytest.MonkeyPatch) -> None:
+    log: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stdout = record_stdout(monkeypatch)
     log.info("one")
     assert stdout.calls == [("write", "one\n"), ("flush", "")]
@@ -118,7 +124,8 @@ def test_outside_a_loop_each_line_is_written_at_once(
 
 
 async def test_flush_writes_the_pending_lines_before_the_turn_ends(
-        log: logging.Logger, monkeypatch: pytest.MonkeyPatch) -> None:
+    log: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stdout = record_stdout(monkeypatch)
     log.info("a")
     log.info("b")
@@ -129,7 +136,8 @@ async def test_flush_writes_the_pending_lines_before_the_turn_ends(
 
 
 async def test_a_broken_stdout_drops_the_turn_and_the_next_turn_writes_again(
-        log: logging.Logger, monkeypatch: pytest.MonkeyPatch) -> None:
+    log: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stdout = record_stdout(monkeypatch)
     errors: list[dict[str, Any]] = []
     asyncio.get_running_loop().set_exception_handler(lambda _, context: errors.append(context))
@@ -145,7 +153,8 @@ async def test_a_broken_stdout_drops_the_turn_and_the_next_turn_writes_again(
 
 
 def test_a_line_after_a_loop_closed_with_a_flush_queued_is_written_at_once(
-        log: logging.Logger, monkeypatch: pytest.MonkeyPatch) -> None:
+    log: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stdout = record_stdout(monkeypatch)
     loop = asyncio.new_event_loop()
     # The loop stops at the end of this turn, before the flush the line queued can run.
@@ -157,7 +166,8 @@ def test_a_line_after_a_loop_closed_with_a_flush_queued_is_written_at_once(
 
 
 async def test_a_thread_without_a_loop_writes_at_once_while_a_turn_is_pending(
-        log: logging.Logger, monkeypatch: pytest.MonkeyPatch) -> None:
+    log: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
     stdout = record_stdout(monkeypatch)
     log.info("loop line")
     thread = threading.Thread(target=log.info, args=("thread line",))

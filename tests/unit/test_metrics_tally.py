@@ -14,20 +14,29 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from gateway.observe.metrics import LATENCY_BUCKETS, Tally
 
-AMOUNTS = st.lists(st.one_of(st.sampled_from([0.0, *LATENCY_BUCKETS]),
-                             st.floats(min_value=0, max_value=120, allow_nan=False)),
-                   max_size=40)
+AMOUNTS = st.lists(
+    st.one_of(
+        st.sampled_from([0.0, *LATENCY_BUCKETS]),
+        st.floats(min_value=0, max_value=120, allow_nan=False),
+    ),
+    max_size=40,
+)
 
 
 def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for metric in registry.collect() for s in metric.samples
-            if not s.name.endswith("_created")}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for metric in registry.collect()
+        for s in metric.samples
+        if not s.name.endswith("_created")
+    }
 
 
 def pair(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
-    return (Counter("t_requests", "r", ["route"], registry=registry),
-            Histogram("t_seconds", "s", ["route"], buckets=LATENCY_BUCKETS, registry=registry))
+    return (
+        Counter("t_requests", "r", ["route"], registry=registry),
+        Histogram("t_seconds", "s", ["route"], buckets=LATENCY_BUCKETS, registry=registry),
+    )
 
 
 def record(amounts: list[float], *, tallied: bool) -> CollectorRegistry:
@@ -62,15 +71,19 @@ def test_an_amount_on_a_bound_is_in_that_bucket() -> None:
     for amount in (0.005, 0.0050001, 30.0, 61.0):
         tally.observe(histogram.labels("a"), amount)
     tally.apply()
-    buckets = {dict(labels)["le"]: value for (name, labels), value in samples(registry).items()
-               if name == "t_seconds_bucket"}
+    buckets = {
+        dict(labels)["le"]: value
+        for (name, labels), value in samples(registry).items()
+        if name == "t_seconds_bucket"
+    }
     assert buckets["0.0025"] == 0 and buckets["0.005"] == 1  # le: less than or equal
     assert buckets["0.01"] == 2 and buckets["30.0"] == 3 and buckets["60.0"] == 3
     assert buckets["+Inf"] == 4
 
 
-def test_multiprocess_values_sum_the_same(tmp_path: pytest.TempPathFactory,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_multiprocess_values_sum_the_same(
+    tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With --workers the values are memory-mapped files: the tally's writes land there."""
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     monkeypatch.setattr(values, "ValueClass", values.MultiProcessValue())

@@ -21,9 +21,13 @@ from gateway.serve.reload import Reloader, file_signature, keep_bound_settings
 SECRET = "unit-test-secret-0123456789abcdef-0123456789"
 
 
-def text(max_age: str = "1d", listen: str = "127.0.0.1:8080",
-         metrics_listen: str = "127.0.0.1:9091", header: int = 32768,
-         client_header: str = "10s") -> str:
+def text(
+    max_age: str = "1d",
+    listen: str = "127.0.0.1:8080",
+    metrics_listen: str = "127.0.0.1:9091",
+    header: int = 32768,
+    client_header: str = "10s",
+) -> str:
     return f"""\
 listen: {listen}
 metrics_listen: {metrics_listen}
@@ -67,6 +71,7 @@ def records() -> Iterator[list[logging.LogRecord]]:
 
 # --- file_signature ---------------------------------------------------------------------
 
+
 def rename_over(path: Path, body: str) -> None:
     fresh = path.with_name("fresh")
     fresh.write_text(body)
@@ -101,15 +106,18 @@ def plain(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("layout", "change"), [
-    pytest.param(plain, rename_over, id="editor-atomic-rename"),
-    pytest.param(plain, write_same_size, id="in-place-same-size"),
-    pytest.param(configmap, swap_data_link, id="configmap-data-swap"),
-    pytest.param(configmap, rename_over, id="configmap-link-replaced"),
-])
+@pytest.mark.parametrize(
+    ("layout", "change"),
+    [
+        pytest.param(plain, rename_over, id="editor-atomic-rename"),
+        pytest.param(plain, write_same_size, id="in-place-same-size"),
+        pytest.param(configmap, swap_data_link, id="configmap-data-swap"),
+        pytest.param(configmap, rename_over, id="configmap-link-replaced"),
+    ],
+)
 def test_every_way_of_replacing_the_file_changes_its_signature(
-        tmp_path: Path, layout: Callable[[Path], Path],
-        change: Callable[[Path, str], None]) -> None:
+    tmp_path: Path, layout: Callable[[Path], Path], change: Callable[[Path, str], None]
+) -> None:
     path = layout(tmp_path)
     before = file_signature(str(path))
     change(path, text())
@@ -129,22 +137,38 @@ def test_a_missing_file_has_no_signature(tmp_path: Path) -> None:
 
 # --- keep_bound_settings ----------------------------------------------------------------
 
-@pytest.mark.parametrize(("changed", "warning"), [
-    pytest.param({"listen": "127.0.0.1:8081"},
-                 "t.yaml: listen: changing 127.0.0.1:8080 to 127.0.0.1:8081 needs a restart; "
-                 "keeping 127.0.0.1:8080", id="listen"),
-    pytest.param({"metrics_listen": "127.0.0.1:9092"},
-                 "t.yaml: metrics_listen: changing 127.0.0.1:9091 to 127.0.0.1:9092 needs a "
-                 "restart; keeping 127.0.0.1:9091", id="metrics_listen"),
-    pytest.param({"header": 16384},
-                 "t.yaml: limits.max_header_bytes: changing 32768 to 16384 needs a restart; "
-                 "keeping 32768", id="max_header_bytes"),
-    pytest.param({"client_header": "3s"},
-                 "t.yaml: timeouts.client_header: changing 10s to 3s needs a restart; "
-                 "keeping 10s", id="client_header"),
-])
+
+@pytest.mark.parametrize(
+    ("changed", "warning"),
+    [
+        pytest.param(
+            {"listen": "127.0.0.1:8081"},
+            "t.yaml: listen: changing 127.0.0.1:8080 to 127.0.0.1:8081 needs a restart; "
+            "keeping 127.0.0.1:8080",
+            id="listen",
+        ),
+        pytest.param(
+            {"metrics_listen": "127.0.0.1:9092"},
+            "t.yaml: metrics_listen: changing 127.0.0.1:9091 to 127.0.0.1:9092 needs a "
+            "restart; keeping 127.0.0.1:9091",
+            id="metrics_listen",
+        ),
+        pytest.param(
+            {"header": 16384},
+            "t.yaml: limits.max_header_bytes: changing 32768 to 16384 needs a restart; "
+            "keeping 32768",
+            id="max_header_bytes",
+        ),
+        pytest.param(
+            {"client_header": "3s"},
+            "t.yaml: timeouts.client_header: changing 10s to 3s needs a restart; keeping 10s",
+            id="client_header",
+        ),
+    ],
+)
 def test_what_only_a_restart_changes_is_kept_and_logged(
-        records: list[logging.LogRecord], changed: dict[str, Any], warning: str) -> None:
+    records: list[logging.LogRecord], changed: dict[str, Any], warning: str
+) -> None:
     running = config(text())
     new = config(text(max_age="1h", **changed))
     kept = keep_bound_settings(new, running)
@@ -162,6 +186,7 @@ def test_nothing_is_logged_when_nothing_bound_changes(records: list[logging.LogR
 
 # --- Reloader ---------------------------------------------------------------------------
 
+
 class Setup:
     def __init__(self, tmp_path: Path) -> None:
         self.path = tmp_path / "gateway.yaml"
@@ -170,15 +195,15 @@ class Setup:
         self.metrics = ConfigMetrics(self.registry)
         self.applied: list[GatewayConfig] = []
         self.now = 1_800_000_000.0
-        self.reloader = Reloader(str(self.path), load_config(self.path), self.apply,
-                                 self.metrics, clock=lambda: self.now)
+        self.reloader = Reloader(
+            str(self.path), load_config(self.path), self.apply, self.metrics, clock=lambda: self.now
+        )
 
     async def apply(self, new: GatewayConfig) -> None:
         self.applied.append(new)
 
     def count(self, result: str) -> float | None:
-        return self.registry.get_sample_value("gateway_config_reloads_total",
-                                              {"result": result})
+        return self.registry.get_sample_value("gateway_config_reloads_total", {"result": result})
 
 
 @pytest.fixture
@@ -195,34 +220,47 @@ async def test_a_valid_change_is_applied_and_counted(setup: Setup) -> None:
     assert (setup.count("success"), setup.count("failure")) == (1, 0)
     sha = applied.sha256[:12]
     assert setup.registry.get_sample_value("gateway_config_info", {"sha256": sha}) == 1
-    assert setup.registry.get_sample_value(
-        "gateway_config_last_reload_success_timestamp_seconds") == setup.now
+    assert (
+        setup.registry.get_sample_value("gateway_config_last_reload_success_timestamp_seconds")
+        == setup.now
+    )
 
 
 async def test_a_broken_file_changes_nothing_and_logs_one_line_per_problem(
-        setup: Setup, records: list[logging.LogRecord]) -> None:
+    setup: Setup, records: list[logging.LogRecord]
+) -> None:
     running = setup.reloader.config
-    setup.path.write_text(text("1h").replace("max_age: 1h", "max_age: 1h, update_age: 2h")
-                          .replace("default_policy: general", "default_policy: nobody"))
+    setup.path.write_text(
+        text("1h")
+        .replace("max_age: 1h", "max_age: 1h, update_age: 2h")
+        .replace("default_policy: general", "default_policy: nobody")
+    )
     assert await setup.reloader.reload(forced=True) is False
     assert setup.applied == [] and setup.reloader.config is running
     assert (setup.count("success"), setup.count("failure")) == (0, 1)
     path = str(setup.path)
     assert [(r.levelname, r.getMessage()) for r in records] == [
         ("ERROR", f"{path}: reload refused, still serving sha256 {running.sha256[:12]}:"),
-        ("ERROR", f"{path}:6: policies.general.update_age: 2h must be shorter than max_age "
-                  "(1h); omit update_age for a static session"),
+        (
+            "ERROR",
+            f"{path}:6: policies.general.update_age: 2h must be shorter than max_age "
+            "(1h); omit update_age for a static session",
+        ),
         ("ERROR", f"{path}:7: default_policy: nobody is not one of the policies (general)"),
     ]
     assert all(r.exc_info is None for r in records)
 
 
-@pytest.mark.parametrize(("forced", "result", "successes"), [
-    pytest.param(False, False, 0, id="file-watcher"),
-    pytest.param(True, True, 1, id="sighup"),
-])
+@pytest.mark.parametrize(
+    ("forced", "result", "successes"),
+    [
+        pytest.param(False, False, 0, id="file-watcher"),
+        pytest.param(True, True, 1, id="sighup"),
+    ],
+)
 async def test_the_same_bytes_are_not_applied_again(
-        setup: Setup, forced: bool, result: bool, successes: int) -> None:
+    setup: Setup, forced: bool, result: bool, successes: int
+) -> None:
     setup.path.write_text(text())
     assert await setup.reloader.reload(forced=forced) is result
     assert setup.applied == []
@@ -230,7 +268,8 @@ async def test_the_same_bytes_are_not_applied_again(
 
 
 async def test_a_failure_while_applying_keeps_the_running_config(
-        setup: Setup, records: list[logging.LogRecord]) -> None:
+    setup: Setup, records: list[logging.LogRecord]
+) -> None:
     async def broken_apply(new: GatewayConfig) -> None:
         raise RuntimeError("bug")
 

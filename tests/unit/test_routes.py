@@ -166,8 +166,27 @@ def test_route_with_odd_written_path_still_matches_by_prefix() -> None:
 
 
 _PATH_ALPHABET = st.sampled_from(
-    [*"/\\.;%?#@:+ aAzZ09-_~", "%2e", "%2E", "%2f", "%5c", "%00", "%25", "%c0%af", "%e2%80%a5",
-     "%ef%bc%8f", "..", "/../", "/./", "//", "\u212a", "\uff41", "\u00e9", "%C3%A9", "%3b"]
+    [
+        *"/\\.;%?#@:+ aAzZ09-_~",
+        "%2e",
+        "%2E",
+        "%2f",
+        "%5c",
+        "%00",
+        "%25",
+        "%c0%af",
+        "%e2%80%a5",
+        "%ef%bc%8f",
+        "..",
+        "/../",
+        "/./",
+        "//",
+        "\u212a",
+        "\uff41",
+        "\u00e9",
+        "%C3%A9",
+        "%3b",
+    ]
 )
 _PATHS = st.lists(_PATH_ALPHABET | st.characters(), max_size=30).map(lambda p: "/" + "".join(p))
 _FORWARD_CHARS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,=:@/%]*")

@@ -17,7 +17,8 @@ SECRET = "unit-test-secret-0123456789abcdef-0123456789"
 
 
 def config(*, max_age: str = "1d", connect: str = "5s", upstream: int = 3000) -> GatewayConfig:
-    return load_config_text(f"""\
+    return load_config_text(
+        f"""\
 listen: 127.0.0.1:8080
 metrics_listen: 127.0.0.1:9091
 upstream: http://127.0.0.1:{upstream}
@@ -28,7 +29,10 @@ default_policy: general
 routes:
   - {{name: app, path: /}}
 timeouts: {{connect: {connect}}}
-""", "t.yaml", env={})
+""",
+        "t.yaml",
+        env={},
+    )
 
 
 async def closed_soon(check: Callable[[], bool]) -> bool:
@@ -59,12 +63,16 @@ async def test_the_pool_is_kept_when_timeouts_and_upstreams_are_unchanged() -> N
     await runtime.close()
 
 
-@pytest.mark.parametrize("changed", [
-    pytest.param({"connect": "1s"}, id="timeouts"),
-    pytest.param({"upstream": 3001}, id="upstreams"),
-])
+@pytest.mark.parametrize(
+    "changed",
+    [
+        pytest.param({"connect": "1s"}, id="timeouts"),
+        pytest.param({"upstream": 3001}, id="upstreams"),
+    ],
+)
 async def test_a_replaced_pool_closes_after_the_requests_that_may_use_it(
-        changed: dict[str, Any]) -> None:
+    changed: dict[str, Any],
+) -> None:
     runtime = Runtime(config())
     old = runtime.pool
     session = old.session(runtime.active.config.upstream)

@@ -319,8 +319,15 @@ def test_forwarded_headers_from_a_hand_built_view() -> None:
 
 
 def test_forwarding_headers_cover_the_trust_assumption() -> None:
-    for name in ("forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
-                 "x-forwarded-port", "x-real-ip", "x-request-id"):
+    for name in (
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-forwarded-port",
+        "x-real-ip",
+        "x-request-id",
+    ):
         assert name in FORWARDING_HEADERS
     assert all(name == name.lower() for name in FORWARDING_HEADERS)
 

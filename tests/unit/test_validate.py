@@ -14,28 +14,55 @@ ACCEPTED: list[object] = [
     pytest.param(validate.address, "[::1]:9091", Address("::1", 9091), id="addr-v6"),
     pytest.param(validate.address, "LocalHost:1", Address("localhost", 1), id="addr-name"),
     pytest.param(validate.address, "0.0.0.0:65535", Address("0.0.0.0", 65535), id="addr-max"),
-    pytest.param(validate.upstream, "http://127.0.0.1:3000",
-                 Upstream("http", "127.0.0.1", 3000), id="up-port"),
-    pytest.param(validate.upstream, "HTTPS://App.Example.com/",
-                 Upstream("https", "app.example.com", 443), id="up-default-443-slash"),
+    pytest.param(
+        validate.upstream,
+        "http://127.0.0.1:3000",
+        Upstream("http", "127.0.0.1", 3000),
+        id="up-port",
+    ),
+    pytest.param(
+        validate.upstream,
+        "HTTPS://App.Example.com/",
+        Upstream("https", "app.example.com", 443),
+        id="up-default-443-slash",
+    ),
     pytest.param(validate.upstream, "http://[::1]", Upstream("http", "::1", 80), id="up-v6"),
-    pytest.param(validate.upstream, "http://my_app:3000",
-                 Upstream("http", "my_app", 3000), id="up-compose-service-name"),
-    pytest.param(validate.public_url, "https://app.example.com/", "https://app.example.com",
-                 id="public-trailing-slash"),
-    pytest.param(validate.public_url, "https://app.example.com:443", "https://app.example.com",
-                 id="public-default-port-dropped"),
+    pytest.param(
+        validate.upstream,
+        "http://my_app:3000",
+        Upstream("http", "my_app", 3000),
+        id="up-compose-service-name",
+    ),
+    pytest.param(
+        validate.public_url,
+        "https://app.example.com/",
+        "https://app.example.com",
+        id="public-trailing-slash",
+    ),
+    pytest.param(
+        validate.public_url,
+        "https://app.example.com:443",
+        "https://app.example.com",
+        id="public-default-port-dropped",
+    ),
     pytest.param(validate.public_url, "http://[::1]:8080", "http://[::1]:8080", id="public-v6"),
     pytest.param(validate.login_url, "/login?x=1", "/login?x=1", id="login-path"),
-    pytest.param(validate.login_url, "https://auth.example.com/login",
-                 "https://auth.example.com/login", id="login-absolute"),
-    pytest.param(validate.cookie_name, "next-auth.session-token", "next-auth.session-token",
-                 id="cookie-nextauth"),
+    pytest.param(
+        validate.login_url,
+        "https://auth.example.com/login",
+        "https://auth.example.com/login",
+        id="login-absolute",
+    ),
+    pytest.param(
+        validate.cookie_name,
+        "next-auth.session-token",
+        "next-auth.session-token",
+        id="cookie-nextauth",
+    ),
     pytest.param(validate.cookie_name, "app.session.v2", "app.session.v2", id="cookie-dotted"),
     pytest.param(validate.cookie_domain, ".example.com", ".example.com", id="domain-dot"),
     pytest.param(validate.claim_path, "app_metadata.roles", "app_metadata.roles", id="claim"),
-    pytest.param(validate.header_name, "X-Auth-Request-User", "X-Auth-Request-User",
-                 id="header"),
+    pytest.param(validate.header_name, "X-Auth-Request-User", "X-Auth-Request-User", id="header"),
     pytest.param(validate.path_prefix, "/api/auth/", "/api/auth/", id="path"),
     pytest.param(validate.gateway_prefix, "/_gateway", "/_gateway", id="gateway-prefix"),
     pytest.param(validate.route_name, "api.v1_x-y", "api.v1_x-y", id="route-name"),
@@ -68,10 +95,15 @@ REFUSED: list[object] = [
     pytest.param(validate.login_url, "/\\evil.com", "must be a path", id="login-backslash"),
     pytest.param(validate.login_url, "login", "starting with /", id="login-relative"),
     pytest.param(validate.login_url, "javascript:alert(1)", "starting with /", id="login-js"),
-    pytest.param(validate.cookie_name, "__Host-session", "without __Secure-/__Host-",
-                 id="cookie-host-prefix"),
-    pytest.param(validate.cookie_name, "__secure-session", "without __Secure-/__Host-",
-                 id="cookie-secure-prefix-any-case"),
+    pytest.param(
+        validate.cookie_name, "__Host-session", "without __Secure-/__Host-", id="cookie-host-prefix"
+    ),
+    pytest.param(
+        validate.cookie_name,
+        "__secure-session",
+        "without __Secure-/__Host-",
+        id="cookie-secure-prefix-any-case",
+    ),
     pytest.param(validate.cookie_name, "session.12", "chunk suffix", id="cookie-chunk"),
     pytest.param(validate.cookie_name, "a=b", "not a valid cookie name", id="cookie-equals"),
     pytest.param(validate.cookie_domain, "exa mple.com", "not a valid host", id="domain-space"),
@@ -112,8 +144,16 @@ def test_covers_on_segment_boundaries(prefix: str, path: str, matches: bool) -> 
 
 @pytest.mark.parametrize(
     ("host", "loopback"),
-    [("127.0.0.1", True), ("127.9.9.9", True), ("::1", True), ("localhost", True),
-     ("0.0.0.0", False), ("10.0.0.1", False), ("app", False), ("::", False)],
+    [
+        ("127.0.0.1", True),
+        ("127.9.9.9", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("10.0.0.1", False),
+        ("app", False),
+        ("::", False),
+    ],
 )
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert validate.is_loopback(host) is loopback
@@ -121,4 +161,5 @@ def test_is_loopback(host: str, loopback: bool) -> None:
 
 def test_fold_header_matches_what_backends_fold() -> None:
     assert validate.fold_header("X_Auth_Request_User") == validate.fold_header(
-        "x-auth-request-user")
+        "x-auth-request-user"
+    )

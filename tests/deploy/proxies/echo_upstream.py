@@ -11,8 +11,9 @@ from aiohttp import web
 
 async def echo(request: web.Request) -> web.Response:
     headers = [[name, value] for name, value in request.headers.items()]
-    return web.json_response({"method": request.method, "path": request.raw_path,
-                              "headers": headers})
+    return web.json_response(
+        {"method": request.method, "path": request.raw_path, "headers": headers}
+    )
 
 
 def main(port: int) -> None:

@@ -26,8 +26,11 @@ CADDY_SITE = ":80 {"
 def render(text: str, replacements: Mapping[str, str], source: Path) -> str:
     for default, value in replacements.items():
         if default not in text:
-            pytest.fail(f"{source}: {default!r} is not in the shipped file; update "
-                        "tests/deploy/proxies/render.py with it", pytrace=False)
+            pytest.fail(
+                f"{source}: {default!r} is not in the shipped file; update "
+                "tests/deploy/proxies/render.py with it",
+                pytrace=False,
+            )
         text = text.replace(default, value)
     return text
 
@@ -80,7 +83,9 @@ def nginx_site(gateway: int, app: int, listen: int) -> dict[str, str]:
 def caddyfile(gateway: int, app: int, listen: int) -> str:
     """The shipped Caddyfile on test ports, behind a global block that turns off the admin
     API (its fixed port 2019 would collide between runs)."""
-    site = render(CADDYFILE.read_text(), {**addresses(gateway, app),
-                                          CADDY_SITE: f":{listen} {{\n\tbind 127.0.0.1"},
-                  CADDYFILE)
+    site = render(
+        CADDYFILE.read_text(),
+        {**addresses(gateway, app), CADDY_SITE: f":{listen} {{\n\tbind 127.0.0.1"},
+        CADDYFILE,
+    )
     return "{\n\tadmin off\n}\n\n" + site

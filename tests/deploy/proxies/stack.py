@@ -59,8 +59,11 @@ def proxy_tool(name: str) -> str:
     failure that says how to install it, never a skip."""
     found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
     if found is None:
-        pytest.fail(f"{name} is not installed: run `make forward-auth-tools` (Debian's "
-                    "nginx-light, caddy and systemd)", pytrace=False)
+        pytest.fail(
+            f"{name} is not installed: run `make forward-auth-tools` (Debian's "
+            "nginx-light, caddy and systemd)",
+            pytrace=False,
+        )
     return found
 
 
@@ -76,8 +79,9 @@ class Stack:
 def token(claims: dict[str, Any], age: int) -> str:
     """A session the app (NextAuth) wrote ``age`` seconds ago."""
     iat = int(time.time()) - age
-    return SessionCodec("nextauth-v4", (SECRET,)).encode(claims, COOKIE, now=iat,
-                                                         max_age=TOKEN_LIFETIME)
+    return SessionCodec("nextauth-v4", (SECRET,)).encode(
+        claims, COOKIE, now=iat, max_age=TOKEN_LIFETIME
+    )
 
 
 def decode(value: str) -> dict[str, Any]:
@@ -85,22 +89,24 @@ def decode(value: str) -> dict[str, Any]:
 
 
 def start_app(work: Path, port: int) -> Process:
-    return Process([sys.executable, str(HERE / "echo_upstream.py"), str(port)],
-                   work / "app.log")
+    return Process([sys.executable, str(HERE / "echo_upstream.py"), str(port)], work / "app.log")
 
 
 def start_gateway(work: Path, ports: dict[str, int]) -> Process:
     config = work / "gateway.yaml"
     config.write_text(GATEWAY_CONFIG.format(cookie=COOKIE, **ports))
     env = {**os.environ, "NEXTAUTH_SECRET": SECRET}
-    return Process([sys.executable, "-m", "gateway", "run", "--config", str(config)],
-                   work / "gateway.log", cwd=ROOT, env=env)
+    return Process(
+        [sys.executable, "-m", "gateway", "run", "--config", str(config)],
+        work / "gateway.log",
+        cwd=ROOT,
+        env=env,
+    )
 
 
 def start_nginx(work: Path, ports: dict[str, int], listen: int) -> Process:
     prefix = work / "nginx"
-    main = render.install_nginx(prefix, render.nginx_site(ports["gateway"], ports["app"],
-                                                          listen))
+    main = render.install_nginx(prefix, render.nginx_site(ports["gateway"], ports["app"], listen))
     args = [proxy_tool("nginx"), "-e", "stderr", "-p", f"{prefix}/", "-c", str(main)]
     checked = run([*args, "-t"])
     assert checked.returncode == 0, f"nginx -t:\n{checked.stderr}"
@@ -112,14 +118,21 @@ def start_caddy(work: Path, ports: dict[str, int], listen: int) -> Process:
     home.mkdir()
     caddyfile = home / "Caddyfile"
     caddyfile.write_text(render.caddyfile(ports["gateway"], ports["app"], listen))
-    return Process([proxy_tool("caddy"), "run", "--config", str(caddyfile),
-                    "--adapter", "caddyfile"], work / "caddy.log", env=caddy_env(home))
+    return Process(
+        [proxy_tool("caddy"), "run", "--config", str(caddyfile), "--adapter", "caddyfile"],
+        work / "caddy.log",
+        env=caddy_env(home),
+    )
 
 
 def caddy_env(home: Path) -> dict[str, str]:
     """Caddy keeps its state under $HOME / XDG dirs: keep them in the test's directory."""
-    return {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
-            "XDG_CONFIG_HOME": str(home / "config")}
+    return {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+    }
 
 
 def started(stack: ExitStack, process: Process) -> Process:
@@ -141,5 +154,4 @@ def running(work: Path, proxies: Sequence[str]) -> Iterator[Stack]:
         for name in proxies:
             proxy = started(stack, starters[name](work, ports, listen[name]))
             wait_http(proxy, listen[name], "/login")  # a public page, answered by the app
-        yield Stack(ports["gateway"], ports["metrics"], ports["app"], listen,
-                    work / "gateway.yaml")
+        yield Stack(ports["gateway"], ports["metrics"], ports["app"], listen, work / "gateway.yaml")

@@ -35,8 +35,15 @@ async def connect() -> AsyncIterator[Connect]:
     made: list[Connections] = []
 
     def make(port: int, read_timeout: float = DEADLINE) -> Connections:
-        made.append(Connections(Upstream("http", "127.0.0.1", port), connect_timeout=DEADLINE,
-                                read_timeout=read_timeout, keepalive=4.0, max_field_size=65536))
+        made.append(
+            Connections(
+                Upstream("http", "127.0.0.1", port),
+                connect_timeout=DEADLINE,
+                read_timeout=read_timeout,
+                keepalive=4.0,
+                max_field_size=65536,
+            )
+        )
         return made[-1]
 
     yield make
@@ -51,8 +58,13 @@ async def read_all(answer: Answer) -> bytes:
     return b"".join(parts)
 
 
-async def fetch(conns: Connections, method: str = "GET", target: str = "/",
-                body: AsyncIterator[bytes] | None = None, **extra: str) -> tuple[Answer, bytes]:
+async def fetch(
+    conns: Connections,
+    method: str = "GET",
+    target: str = "/",
+    body: AsyncIterator[bytes] | None = None,
+    **extra: str,
+) -> tuple[Answer, bytes]:
     """One exchange, its answer read to the end and released."""
     headers = CIMultiDict({"Host": conns.upstream.label, **extra})
     async with asyncio.timeout(DEADLINE):
@@ -79,8 +91,10 @@ async def read_request(reader: Reader, *, body: bool = True) -> bytes:
     return head
 
 
-def app(peers: list[int], seen: list[tuple[CIMultiDict[str], bytes]] | None = None,
-        ) -> web.Application:
+def app(
+    peers: list[int],
+    seen: list[tuple[CIMultiDict[str], bytes]] | None = None,
+) -> web.Application:
     """Records each request's peer port; /close answers Connection: close, /big 1 MiB."""
 
     async def handler(request: web.Request) -> web.Response:
@@ -101,8 +115,10 @@ def app(peers: list[int], seen: list[tuple[CIMultiDict[str], bytes]] | None = No
 
 # --- keep-alive --------------------------------------------------------------------------
 
+
 async def test_connection_is_reused_until_the_upstream_says_close(
-        aiohttp_server: Any, connect: Connect) -> None:
+    aiohttp_server: Any, connect: Connect
+) -> None:
     peers: list[int] = []
     conns = connect((await aiohttp_server(app(peers))).port)
     for target in ("/", "/", "/close", "/"):
@@ -112,7 +128,8 @@ async def test_connection_is_reused_until_the_upstream_says_close(
 
 
 async def test_idle_connection_closed_by_the_upstream_is_not_used(
-        raw: RawUpstream, connect: Connect) -> None:
+    raw: RawUpstream, connect: Connect
+) -> None:
     peers: list[int] = []
     drop = asyncio.Event()
 
@@ -146,7 +163,8 @@ def stale_once(peers: list[int]) -> RawHandler:
 
 
 async def test_connection_closed_under_a_request_retries_get_once_never_post(
-        raw: RawUpstream, connect: Connect) -> None:
+    raw: RawUpstream, connect: Connect
+) -> None:
     peers: list[int] = []
     conns = connect(await raw.start(stale_once(peers)))
     await fetch(conns)
@@ -174,7 +192,8 @@ async def test_client_sees_get_retried_and_post_fail(through: Through, raw: RawU
 
 
 async def test_idle_connection_past_keepalive_is_closed_not_reused(
-        aiohttp_server: Any, connect: Connect) -> None:
+    aiohttp_server: Any, connect: Connect
+) -> None:
     peers: list[int] = []
     conns = connect((await aiohttp_server(app(peers))).port)
     await fetch(conns)
@@ -185,8 +204,9 @@ async def test_idle_connection_past_keepalive_is_closed_not_reused(
 
 
 @pytest.mark.parametrize("end", ["close", "release"])
-async def test_half_read_answer_is_not_pooled(aiohttp_server: Any, connect: Connect,
-                                              end: str) -> None:
+async def test_half_read_answer_is_not_pooled(
+    aiohttp_server: Any, connect: Connect, end: str
+) -> None:
     peers: list[int] = []
     conns = connect((await aiohttp_server(app(peers))).port)
     answer = await conns.request("GET", "/big", CIMultiDict({"Host": "x"}), None)
@@ -199,11 +219,15 @@ async def test_half_read_answer_is_not_pooled(aiohttp_server: Any, connect: Conn
 
 # --- answer framing ----------------------------------------------------------------------
 
+
 async def test_head_204_and_304_have_no_body(raw: RawUpstream, connect: Connect) -> None:
     peers: list[int] = []
-    answers = [b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n",  # to HEAD
-               b"HTTP/1.1 204 No Content\r\n\r\n",
-               b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", OK]
+    answers = [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n",  # to HEAD
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n",
+        OK,
+    ]
 
     async def handler(reader: Reader, writer: Writer) -> None:
         peers.append(writer.get_extra_info("peername")[1])
@@ -216,12 +240,17 @@ async def test_head_204_and_304_have_no_body(raw: RawUpstream, connect: Connect)
     got = [await fetch(conns, method) for method in ("HEAD", "GET", "GET", "GET")]
     # One connection, so no answer took bytes for a body (the next would have hung).
     assert [(answer.status, data) for answer, data in got] == [
-        (200, b""), (204, b""), (304, b""), (200, b"ok")]
+        (200, b""),
+        (204, b""),
+        (304, b""),
+        (200, b"ok"),
+    ]
     assert got[0][0].headers["Content-Length"] == "1000" and len(peers) == 1
 
 
 async def test_answer_without_length_is_read_to_eof_and_not_reused(
-        raw: RawUpstream, connect: Connect) -> None:
+    raw: RawUpstream, connect: Connect
+) -> None:
     peers: list[int] = []
 
     async def handler(reader: Reader, writer: Writer) -> None:
@@ -241,8 +270,10 @@ async def test_answer_without_length_is_read_to_eof_and_not_reused(
 async def test_interim_1xx_answers_are_skipped(raw: RawUpstream, connect: Connect) -> None:
     async def hints(reader: Reader, writer: Writer) -> None:
         await read_request(reader)
-        writer.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n"
-                     b"Link: </app.css>; rel=preload\r\n\r\n" + OK)
+        writer.write(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n"
+            b"Link: </app.css>; rel=preload\r\n\r\n" + OK
+        )
         await read_request(reader)
 
     answer, data = await fetch(connect(await raw.start(hints)))
@@ -251,9 +282,11 @@ async def test_interim_1xx_answers_are_skipped(raw: RawUpstream, connect: Connec
 
 # --- request bodies ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("framing", ["chunked", "content-length"])
 async def test_request_body_arrives_whole_with_its_framing(
-        aiohttp_server: Any, connect: Connect, framing: str) -> None:
+    aiohttp_server: Any, connect: Connect, framing: str
+) -> None:
     peers: list[int] = []
     seen: list[tuple[CIMultiDict[str], bytes]] = []
     conns = connect((await aiohttp_server(app(peers, seen))).port)
@@ -273,14 +306,17 @@ async def test_request_body_arrives_whole_with_its_framing(
 async def test_early_413_without_reading_the_body(raw: RawUpstream, connect: Connect) -> None:
     async def refuse(reader: Reader, writer: Writer) -> None:
         await read_request(reader, body=False)
-        writer.write(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n"
-                     b"Connection: close\r\n\r\ntoo big!")
+        writer.write(
+            b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n"
+            b"Connection: close\r\n\r\ntoo big!"
+        )
         await writer.drain()  # then close with the body unread: the kernel sends a reset
 
     conns = connect(await raw.start(refuse))
     async with asyncio.timeout(DEADLINE):
-        answer = await conns.request("POST", "/", CIMultiDict({"Host": "x"}),
-                                     chunks(*[b"x" * 65536] * 256))
+        answer = await conns.request(
+            "POST", "/", CIMultiDict({"Host": "x"}), chunks(*[b"x" * 65536] * 256)
+        )
         data = await read_all(answer)
     # The answer reaches the client's socket before the reset, and Linux hands queued data
     # over before reporting the reset: the caller gets the 413, not an error.
@@ -290,7 +326,8 @@ async def test_early_413_without_reading_the_body(raw: RawUpstream, connect: Con
 
 
 async def test_body_finished_after_the_answer_leaves_no_timer_on_the_idle_connection(
-        raw: RawUpstream, connect: Connect) -> None:
+    raw: RawUpstream, connect: Connect
+) -> None:
     heads: list[bytes] = []
 
     async def early(reader: Reader, writer: Writer) -> None:  # answers, then reads the body
@@ -306,8 +343,9 @@ async def test_body_finished_after_the_answer_leaves_no_timer_on_the_idle_connec
         await more.wait()
         yield b"def"
 
-    answer = await conns.request("POST", "/", CIMultiDict({"Host": "x", "Content-Length": "6"}),
-                                 slow_body())
+    answer = await conns.request(
+        "POST", "/", CIMultiDict({"Host": "x", "Content-Length": "6"}), slow_body()
+    )
     assert await read_all(answer) == b"ok"
     more.set()
     assert answer._sender is not None
@@ -324,6 +362,7 @@ async def test_body_finished_after_the_answer_leaves_no_timer_on_the_idle_connec
 
 # --- failures ----------------------------------------------------------------------------
 
+
 async def _not_http(reader: Reader, writer: Writer) -> None:
     await read_request(reader)
     writer.write(b"SSH-2.0-OpenSSH_9.6 s3cr3t\r\n\r\n")
@@ -332,7 +371,8 @@ async def _not_http(reader: Reader, writer: Writer) -> None:
 
 @pytest.mark.parametrize("not_http", [False, True], ids=["refused", "not-http"])
 async def test_refused_and_malformed_answers_map_to_their_reason(
-        raw: RawUpstream, connect: Connect, not_http: bool) -> None:
+    raw: RawUpstream, connect: Connect, not_http: bool
+) -> None:
     with socket.socket() as sock:  # bound, then released: nothing listens there
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -346,7 +386,8 @@ async def test_refused_and_malformed_answers_map_to_their_reason(
 
 
 async def test_read_timeout_for_the_answer_and_between_body_chunks(
-        raw: RawUpstream, connect: Connect) -> None:
+    raw: RawUpstream, connect: Connect
+) -> None:
     async def stall(reader: Reader, writer: Writer) -> None:
         if not (await read_request(reader)).startswith(b"GET /silent "):  # never answered
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf!")
@@ -368,8 +409,7 @@ async def test_read_timeout_for_the_answer_and_between_body_chunks(
     assert conns._idle == [] and not answer._conn.protocol.is_connected()
 
 
-async def test_the_read_deadline_moves_with_each_chunk(raw: RawUpstream,
-                                                        connect: Connect) -> None:
+async def test_the_read_deadline_moves_with_each_chunk(raw: RawUpstream, connect: Connect) -> None:
     """Every gap is shorter than the read timeout, the whole answer longer: the connection's
     one timer goes off early, finds the deadline moved, and is re-armed (no timeout)."""
     gap = asyncio.Event()
@@ -392,8 +432,10 @@ async def test_the_read_deadline_moves_with_each_chunk(raw: RawUpstream,
 
 # --- closing -----------------------------------------------------------------------------
 
+
 async def test_close_closes_idle_connections_and_pools_nothing_after(
-        raw: RawUpstream, connect: Connect) -> None:
+    raw: RawUpstream, connect: Connect
+) -> None:
     eofs: list[asyncio.Event] = []
 
     async def handler(reader: Reader, writer: Writer) -> None:

@@ -16,22 +16,26 @@ DEADLINE = 5.0  # seconds: generous bound for things that should happen at once
 # The upstream's head alone, then (once released) the rest of the answer.
 HELD_BY_FRAMING = {
     "content-length": (b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-Up: 1\r\n\r\n", b"body"),
-    "chunked": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Up: 1\r\n\r\n",
-                b"4\r\nbody\r\n0\r\n\r\n"),
+    "chunked": (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Up: 1\r\n\r\n",
+        b"4\r\nbody\r\n0\r\n\r\n",
+    ),
 }
 # The upstream's whole answer, in one write.
 WHOLE_BY_FRAMING = {
-    "content-length": (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Up: 1\r\n\r\nhello",
-                       b"hello"),
-    "chunked": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Up: 1\r\n\r\n"
-                b"5\r\nhello\r\n0\r\n\r\n", b"hello"),
+    "content-length": (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Up: 1\r\n\r\nhello", b"hello"),
+    "chunked": (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Up: 1\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        b"hello",
+    ),
     "empty": (b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Up: 1\r\n\r\n", b""),
 }
 
 
 @pytest.mark.parametrize("framing", HELD_BY_FRAMING)
 async def test_headers_reach_the_client_while_the_upstream_holds_its_body(
-        through: Through, raw: RawUpstream, framing: str) -> None:
+    through: Through, raw: RawUpstream, framing: str
+) -> None:
     head, rest = HELD_BY_FRAMING[framing]
     release, body_sent = asyncio.Event(), asyncio.Event()
 
@@ -60,8 +64,7 @@ async def test_headers_reach_the_client_while_the_upstream_holds_its_body(
     assert forwarding.errors == []
 
 
-async def test_headers_of_an_aiohttp_stream_arrive_before_its_first_chunk(
-        through: Through) -> None:
+async def test_headers_of_an_aiohttp_stream_arrive_before_its_first_chunk(through: Through) -> None:
     release = asyncio.Event()
 
     async def upstream(request: web.Request) -> web.StreamResponse:
@@ -87,7 +90,8 @@ async def test_headers_of_an_aiohttp_stream_arrive_before_its_first_chunk(
 
 @pytest.mark.parametrize("framing", WHOLE_BY_FRAMING)
 async def test_a_small_body_sent_with_the_headers_reaches_the_client_whole(
-        through: Through, raw: RawUpstream, framing: str) -> None:
+    through: Through, raw: RawUpstream, framing: str
+) -> None:
     answer, body = WHOLE_BY_FRAMING[framing]
 
     async def upstream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

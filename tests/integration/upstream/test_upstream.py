@@ -36,9 +36,10 @@ DEADLINE = 5.0  # seconds: generous bound for things that should happen at once
 NO_AUTO = ("User-Agent", "Accept", "Accept-Encoding")  # the test client adds none of these
 
 
-def recording_app(seen: list[web.Request],
-                  answer: Callable[[], web.StreamResponse] = lambda: web.Response(text="ok"),
-                  ) -> web.Application:
+def recording_app(
+    seen: list[web.Request],
+    answer: Callable[[], web.StreamResponse] = lambda: web.Response(text="ok"),
+) -> web.Application:
     async def handler(request: web.Request) -> web.StreamResponse:
         seen.append(request)
         await request.read()
@@ -60,34 +61,74 @@ def closed_port() -> int:
 
 STRIP_CASES = [
     pytest.param(
-        [("Connection", "keep-alive"), ("Keep-Alive", "timeout=5"), ("TE", "trailers"),
-         ("Trailer", "X-Sum"), ("Transfer-Encoding", "chunked"), ("Upgrade", "h2c"),
-         ("Proxy-Connection", "keep-alive"), ("HTTP2-Settings", "AAA"), ("X-Keep", "1")],
-        [("X-Keep", "1")], id="standard"),
-    pytest.param([("Connection", "close, X-Secret"), ("X-Secret", "1"), ("X-Keep", "1")],
-                 [("X-Keep", "1")], id="named-in-connection"),
+        [
+            ("Connection", "keep-alive"),
+            ("Keep-Alive", "timeout=5"),
+            ("TE", "trailers"),
+            ("Trailer", "X-Sum"),
+            ("Transfer-Encoding", "chunked"),
+            ("Upgrade", "h2c"),
+            ("Proxy-Connection", "keep-alive"),
+            ("HTTP2-Settings", "AAA"),
+            ("X-Keep", "1"),
+        ],
+        [("X-Keep", "1")],
+        id="standard",
+    ),
     pytest.param(
-        [("connection", " x-a ,X-B"), ("CONNECTION", "x-C"), ("X-A", "1"), ("x-b", "2"),
-         ("X-c", "3"), ("X-Keep", "1")],
-        [("X-Keep", "1")], id="several-connection-headers-any-case"),
-    pytest.param([("Proxy-Authorization", "Basic eA=="), ("Proxy-Foo", "1"), ("X-Keep", "1")],
-                 [("X-Keep", "1")], id="proxy-leftovers"),
+        [("Connection", "close, X-Secret"), ("X-Secret", "1"), ("X-Keep", "1")],
+        [("X-Keep", "1")],
+        id="named-in-connection",
+    ),
     pytest.param(
-        [("Cookie", "a=1"), ("Authorization", "Bearer t"), ("Content-Length", "3"),
-         ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT")],
-        [("Cookie", "a=1"), ("Authorization", "Bearer t"), ("Content-Length", "3"),
-         ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT")],
-        id="end-to-end-kept"),
-    pytest.param([("Connection", " , ,"), ("X-Keep", "1")], [("X-Keep", "1")],
-                 id="empty-connection-tokens"),
-    pytest.param([("Connection", "Host, X-A"), ("Host", "app.example.com"), ("X-A", "1")],
-                 [("Host", "app.example.com")], id="host-cannot-be-named"),
+        [
+            ("connection", " x-a ,X-B"),
+            ("CONNECTION", "x-C"),
+            ("X-A", "1"),
+            ("x-b", "2"),
+            ("X-c", "3"),
+            ("X-Keep", "1"),
+        ],
+        [("X-Keep", "1")],
+        id="several-connection-headers-any-case",
+    ),
+    pytest.param(
+        [("Proxy-Authorization", "Basic eA=="), ("Proxy-Foo", "1"), ("X-Keep", "1")],
+        [("X-Keep", "1")],
+        id="proxy-leftovers",
+    ),
+    pytest.param(
+        [
+            ("Cookie", "a=1"),
+            ("Authorization", "Bearer t"),
+            ("Content-Length", "3"),
+            ("Set-Cookie", "a=1"),
+            ("Set-Cookie", "b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT"),
+        ],
+        [
+            ("Cookie", "a=1"),
+            ("Authorization", "Bearer t"),
+            ("Content-Length", "3"),
+            ("Set-Cookie", "a=1"),
+            ("Set-Cookie", "b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT"),
+        ],
+        id="end-to-end-kept",
+    ),
+    pytest.param(
+        [("Connection", " , ,"), ("X-Keep", "1")], [("X-Keep", "1")], id="empty-connection-tokens"
+    ),
+    pytest.param(
+        [("Connection", "Host, X-A"), ("Host", "app.example.com"), ("X-A", "1")],
+        [("Host", "app.example.com")],
+        id="host-cannot-be-named",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("given", "kept"), STRIP_CASES)
-def test_end_to_end_drops_hop_by_hop_headers(given: list[tuple[str, str]],
-                                             kept: list[tuple[str, str]]) -> None:
+def test_end_to_end_drops_hop_by_hop_headers(
+    given: list[tuple[str, str]], kept: list[tuple[str, str]]
+) -> None:
     answer = CIMultiDictProxy(CIMultiDict(given))
     assert list(end_to_end(answer).items()) == kept
     assert list(answer.items()) == given  # a copy: the upstream's answer is left as read
@@ -98,14 +139,21 @@ def test_hop_by_hop_names_are_lower_case() -> None:
     assert "transfer-encoding" in HOP_BY_HOP
 
 
-@pytest.mark.parametrize(("method", "headers", "expected"), [
-    pytest.param("GET", {"Connection": "Upgrade", "Upgrade": "websocket"}, True, id="plain"),
-    pytest.param("GET", {"Connection": "keep-alive, Upgrade", "Upgrade": "WebSocket"}, True,
-                 id="token-list-any-case"),
-    pytest.param("POST", {"Connection": "Upgrade", "Upgrade": "websocket"}, False, id="post"),
-    pytest.param("GET", {"Connection": "Upgrade", "Upgrade": "h2c"}, False, id="other-upgrade"),
-    pytest.param("GET", {"Upgrade": "websocket"}, False, id="no-connection-upgrade"),
-])
+@pytest.mark.parametrize(
+    ("method", "headers", "expected"),
+    [
+        pytest.param("GET", {"Connection": "Upgrade", "Upgrade": "websocket"}, True, id="plain"),
+        pytest.param(
+            "GET",
+            {"Connection": "keep-alive, Upgrade", "Upgrade": "WebSocket"},
+            True,
+            id="token-list-any-case",
+        ),
+        pytest.param("POST", {"Connection": "Upgrade", "Upgrade": "websocket"}, False, id="post"),
+        pytest.param("GET", {"Connection": "Upgrade", "Upgrade": "h2c"}, False, id="other-upgrade"),
+        pytest.param("GET", {"Upgrade": "websocket"}, False, id="no-connection-upgrade"),
+    ],
+)
 def test_is_websocket_upgrade(method: str, headers: dict[str, str], expected: bool) -> None:
     request = make_mocked_request(method, "/ws", headers=headers)
     assert is_websocket_upgrade(request) is expected
@@ -113,12 +161,21 @@ def test_is_websocket_upgrade(method: str, headers: dict[str, str], expected: bo
 
 # --- what the upstream receives ----------------------------------------------------------
 
+
 async def test_request_headers_reach_upstream_without_hop_by_hop(through: Through) -> None:
     seen: list[web.Request] = []
     client, _ = await through(recording_app(seen))
-    sent = [("Host", "app.example.com"), ("Cookie", "a=1; b=2"), ("X-Custom", "one"),
-            ("X-Custom", "two"), ("Connection", "keep-alive, X-Hop"), ("X-Hop", "secret"),
-            ("Keep-Alive", "timeout=5"), ("TE", "trailers"), ("Proxy-Authorization", "Basic x")]
+    sent = [
+        ("Host", "app.example.com"),
+        ("Cookie", "a=1; b=2"),
+        ("X-Custom", "one"),
+        ("X-Custom", "two"),
+        ("Connection", "keep-alive, X-Hop"),
+        ("X-Hop", "secret"),
+        ("Keep-Alive", "timeout=5"),
+        ("TE", "trailers"),
+        ("Proxy-Authorization", "Basic x"),
+    ]
     async with client.get("/", headers=CIMultiDict(sent), skip_auto_headers=NO_AUTO) as resp:
         assert resp.status == 200
     received = seen[0].headers
@@ -147,9 +204,13 @@ async def test_target_that_could_split_the_request_line_is_refused(target: str) 
     pool = UpstreamPool(Timeouts())
     try:
         with pytest.raises(ValueError):
-            await forward_http(make_mocked_request("GET", "/"), pool,
-                               Upstream("http", "127.0.0.1", closed_port()), path_qs=target,
-                               headers=CIMultiDict())
+            await forward_http(
+                make_mocked_request("GET", "/"),
+                pool,
+                Upstream("http", "127.0.0.1", closed_port()),
+                path_qs=target,
+                headers=CIMultiDict(),
+            )
     finally:
         await pool.close()
 
@@ -238,14 +299,27 @@ async def test_expect_continue_is_answered_by_the_gateway(through: Through) -> N
 
 # --- what the client gets back -----------------------------------------------------------
 
-@pytest.mark.parametrize(("status", "reason"), [
-    (200, "OK"), (201, "Created"), (302, "Found"), (404, "Not Found"),
-    (418, "Short And Stout"), (503, "Service Unavailable"),
-])
-async def test_status_and_reason_pass_through(through: Through, status: int,
-                                              reason: str) -> None:
-    client, _ = await through(recording_app([], lambda: web.Response(
-        status=status, reason=reason, text="body", headers={"Location": "/elsewhere"})))
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (200, "OK"),
+        (201, "Created"),
+        (302, "Found"),
+        (404, "Not Found"),
+        (418, "Short And Stout"),
+        (503, "Service Unavailable"),
+    ],
+)
+async def test_status_and_reason_pass_through(through: Through, status: int, reason: str) -> None:
+    client, _ = await through(
+        recording_app(
+            [],
+            lambda: web.Response(
+                status=status, reason=reason, text="body", headers={"Location": "/elsewhere"}
+            ),
+        )
+    )
     async with client.get("/", allow_redirects=False) as resp:
         assert (resp.status, resp.reason) == (status, reason)
         assert resp.headers["Location"] == "/elsewhere"  # a redirect is the client's business
@@ -253,10 +327,19 @@ async def test_status_and_reason_pass_through(through: Through, status: int,
 
 
 async def test_set_cookie_headers_stay_separate(through: Through) -> None:
-    cookies = ["a=1; Path=/", "b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT; HttpOnly",
-               "c=3; Domain=example.com; Secure"]
-    client, _ = await through(recording_app([], lambda: web.Response(
-        text="ok", headers=CIMultiDict(("Set-Cookie", c) for c in cookies))))
+    cookies = [
+        "a=1; Path=/",
+        "b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT; HttpOnly",
+        "c=3; Domain=example.com; Secure",
+    ]
+    client, _ = await through(
+        recording_app(
+            [],
+            lambda: web.Response(
+                text="ok", headers=CIMultiDict(("Set-Cookie", c) for c in cookies)
+            ),
+        )
+    )
     async with client.get("/") as resp:
         # before_send appends the gateway's own after the app's.
         assert resp.headers.getall("Set-Cookie") == [*cookies, "gw=1; Path=/"]
@@ -274,8 +357,9 @@ async def test_head_keeps_content_length_and_sends_no_body(through: Through) -> 
 
 @pytest.mark.parametrize("status", [204, 304])
 async def test_empty_statuses_have_no_body(through: Through, status: int) -> None:
-    client, _ = await through(recording_app([], lambda: web.Response(
-        status=status, headers={"ETag": '"v1"'})))
+    client, _ = await through(
+        recording_app([], lambda: web.Response(status=status, headers={"ETag": '"v1"'}))
+    )
     async with client.get("/") as resp:
         assert resp.status == status and resp.headers["ETag"] == '"v1"'
         assert "Transfer-Encoding" not in resp.headers
@@ -287,10 +371,15 @@ async def test_empty_statuses_have_no_body(through: Through, status: int) -> Non
 async def test_compressed_body_passes_untouched(through: Through) -> None:
     seen: list[web.Request] = []
     packed = gzip.compress(b"hello " * 1000)
-    client, _ = await through(recording_app(seen, lambda: web.Response(
-        body=packed, headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"})))
-    async with client.get("/", headers={"Accept-Encoding": "gzip"},
-                          auto_decompress=False) as resp:
+    client, _ = await through(
+        recording_app(
+            seen,
+            lambda: web.Response(
+                body=packed, headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"}
+            ),
+        )
+    )
+    async with client.get("/", headers={"Accept-Encoding": "gzip"}, auto_decompress=False) as resp:
         assert resp.headers["Content-Encoding"] == "gzip"
         assert resp.headers["Content-Length"] == str(len(packed))
         assert await resp.read() == packed
@@ -300,9 +389,11 @@ async def test_compressed_body_passes_untouched(through: Through) -> None:
 async def test_upstream_headers_are_not_added_to(through: Through, raw: RawUpstream) -> None:
     async def bare(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
-                     b"Connection: close, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\n"
-                     b"Proxy-Authenticate: Basic\r\nX-Kept: yes\r\n\r\nhi")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+            b"Connection: close, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\n"
+            b"Proxy-Authenticate: Basic\r\nX-Kept: yes\r\n\r\nhi"
+        )
         await writer.drain()
 
     client, _ = await through(await raw.start(bare))
@@ -316,6 +407,7 @@ async def test_upstream_headers_are_not_added_to(through: Through, raw: RawUpstr
 
 
 # --- upstream failures before the response -----------------------------------------------
+
 
 async def test_refused_connection_is_502(through: Through) -> None:
     client, forwarding = await through(closed_port())
@@ -342,10 +434,12 @@ async def _not_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) 
     await writer.drain()
 
 
-@pytest.mark.parametrize("answer", [_close_at_once, _half_status_line, _not_http],
-                         ids=["closed", "half-status-line", "not-http"])
-async def test_reset_before_headers_is_502(through: Through, raw: RawUpstream,
-                                           answer: Any) -> None:
+@pytest.mark.parametrize(
+    "answer",
+    [_close_at_once, _half_status_line, _not_http],
+    ids=["closed", "half-status-line", "not-http"],
+)
+async def test_reset_before_headers_is_502(through: Through, raw: RawUpstream, answer: Any) -> None:
     client, forwarding = await through(await raw.start(answer))
     async with client.post("/?token=s3cr3t", data=b"x") as resp:
         assert resp.status == 502
@@ -372,6 +466,7 @@ async def test_slow_upstream_is_504(through: Through) -> None:
 
 
 # --- WebSockets --------------------------------------------------------------------------
+
 
 class WsUpstream:
     """An upstream WebSocket endpoint that echoes and records what it saw."""
@@ -426,9 +521,15 @@ async def test_websocket_relays_text_and_binary(through: Through) -> None:
 
 async def test_websocket_handshake_response_carries_before_send(through: Through) -> None:
     client, _ = await through(WsUpstream().app())
-    async with client.session.get(client.make_url("/ws"), headers={
-            "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
-            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}) as resp:
+    async with client.session.get(
+        client.make_url("/ws"),
+        headers={
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+    ) as resp:
         assert resp.status == 101
         assert resp.headers["Sec-WebSocket-Accept"] == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         assert resp.headers.getall("Set-Cookie") == ["gw=1; Path=/"]
@@ -460,17 +561,24 @@ async def test_websocket_upstream_close_code_reaches_client(through: Through) ->
         await ws.send_str("close:4002")
         message = await receive(ws)
         assert (message.type, message.data, message.extra) == (
-            WSMsgType.CLOSE, 4002, "upstream says bye")
+            WSMsgType.CLOSE,
+            4002,
+            "upstream says bye",
+        )
 
 
-@pytest.mark.parametrize("handler_cancellation", [False, True],
-                         ids=["handler-runs-on", "handler-cancelled"])
+@pytest.mark.parametrize(
+    "handler_cancellation", [False, True], ids=["handler-runs-on", "handler-cancelled"]
+)
 async def test_websocket_client_vanishing_closes_upstream_with_1001(
-        aiohttp_server: Any, handler_cancellation: bool) -> None:
+    aiohttp_server: Any, handler_cancellation: bool
+) -> None:
     upstream = WsUpstream()
     forwarding = Forwarding(loopback((await aiohttp_server(upstream.app())).port))
-    async with (serving(forwarding, handler_cancellation=handler_cancellation) as port,
-                aiohttp.ClientSession() as session):
+    async with (
+        serving(forwarding, handler_cancellation=handler_cancellation) as port,
+        aiohttp.ClientSession() as session,
+    ):
         ws = await session.ws_connect(f"http://127.0.0.1:{port}/ws")
         await ws.send_str("hi")
         assert (await receive(ws)).data == "hi"
@@ -480,8 +588,7 @@ async def test_websocket_client_vanishing_closes_upstream_with_1001(
     assert upstream.close_code == 1001
 
 
-async def test_websocket_client_leaving_during_the_upstream_handshake(
-        aiohttp_server: Any) -> None:
+async def test_websocket_client_leaving_during_the_upstream_handshake(aiohttp_server: Any) -> None:
     arrived, release = asyncio.Event(), asyncio.Event()
     upstream = WsUpstream()
 
@@ -495,9 +602,11 @@ async def test_websocket_client_leaving_during_the_upstream_handshake(
     forwarding = Forwarding(loopback((await aiohttp_server(app)).port))
     async with serving(forwarding, handler_cancellation=False) as port:
         _, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"GET /ws HTTP/1.1\r\nHost: app\r\nConnection: Upgrade\r\n"
-                     b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        writer.write(
+            b"GET /ws HTTP/1.1\r\nHost: app\r\nConnection: Upgrade\r\n"
+            b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        )
         await asyncio.wait_for(arrived.wait(), DEADLINE)
         writer.transport.abort()
         release.set()
@@ -513,14 +622,17 @@ async def test_websocket_upstream_dying_closes_client_with_1014(through: Through
         assert (message.type, message.data) == (WSMsgType.CLOSE, 1014)
 
 
-@pytest.mark.parametrize(("offered", "supported", "chosen"), [
-    pytest.param(("chat.v2", "chat.v1"), ("chat.v1",), "chat.v1", id="upstream-picks"),
-    pytest.param(("chat.v2",), ("chat.v1",), None, id="no-overlap"),
-    pytest.param((), ("chat.v1",), None, id="none-offered"),
-])
+@pytest.mark.parametrize(
+    ("offered", "supported", "chosen"),
+    [
+        pytest.param(("chat.v2", "chat.v1"), ("chat.v1",), "chat.v1", id="upstream-picks"),
+        pytest.param(("chat.v2",), ("chat.v1",), None, id="no-overlap"),
+        pytest.param((), ("chat.v1",), None, id="none-offered"),
+    ],
+)
 async def test_websocket_subprotocol_is_negotiated_by_the_upstream(
-        through: Through, offered: tuple[str, ...], supported: tuple[str, ...],
-        chosen: str | None) -> None:
+    through: Through, offered: tuple[str, ...], supported: tuple[str, ...], chosen: str | None
+) -> None:
     upstream = WsUpstream(protocols=supported)
     client, _ = await through(upstream.app())
     async with client.ws_connect("/ws", protocols=offered) as ws:
@@ -528,7 +640,8 @@ async def test_websocket_subprotocol_is_negotiated_by_the_upstream(
         await ws.send_str("x")
         assert (await receive(ws)).data == "x"
     assert upstream.handshakes[0].get("Sec-WebSocket-Protocol") == (
-        ",".join(offered) if offered else None)
+        ",".join(offered) if offered else None
+    )
 
 
 async def test_malformed_websocket_handshake_is_400_without_upstream(through: Through) -> None:
@@ -575,7 +688,10 @@ async def test_websocket_closes_with_1008_when_the_session_expires(through: Thro
         await ws.send_str("after")
         message = await receive(ws)
         assert (message.type, message.data, message.extra) == (
-            WSMsgType.CLOSE, 1008, "session expired")
+            WSMsgType.CLOSE,
+            1008,
+            "session expired",
+        )
     await asyncio.wait_for(upstream.closed.wait(), DEADLINE)
     assert upstream.close_code == 1008
     assert (WSMsgType.TEXT, "after") not in upstream.received

@@ -42,8 +42,8 @@ async def within_deadline(event: asyncio.Event) -> None:
 
 # --- bytes move before either side is done -----------------------------------------------
 
-async def test_request_body_reaches_upstream_before_the_client_finishes(
-        through: Through) -> None:
+
+async def test_request_body_reaches_upstream_before_the_client_finishes(through: Through) -> None:
     first_arrived = asyncio.Event()
     received: list[bytes] = []
 
@@ -98,8 +98,9 @@ HEAD_BY_FRAMING = {
 
 
 @pytest.mark.parametrize("framing", HEAD_BY_FRAMING)
-async def test_upstream_dying_mid_body_cuts_the_client(through: Through, raw: RawUpstream,
-                                                       framing: str) -> None:
+async def test_upstream_dying_mid_body_cuts_the_client(
+    through: Through, raw: RawUpstream, framing: str
+) -> None:
     async def upstream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
         if head.startswith(b"GET /next "):
@@ -149,14 +150,16 @@ UPLOAD_BY_FRAMING = {
 }
 # aiohttp either cancels the handler of a client that disconnected or lets it run on (the
 # default of a plain AppRunner): the upstream request must be aborted either way.
-CANCELLATION = pytest.mark.parametrize("handler_cancellation", [False, True],
-                                       ids=["handler-runs-on", "handler-cancelled"])
+CANCELLATION = pytest.mark.parametrize(
+    "handler_cancellation", [False, True], ids=["handler-runs-on", "handler-cancelled"]
+)
 
 
 @CANCELLATION
 @pytest.mark.parametrize("framing", UPLOAD_BY_FRAMING)
 async def test_client_leaving_mid_upload_aborts_the_upstream_request(
-        aiohttp_server: Any, framing: str, handler_cancellation: bool) -> None:
+    aiohttp_server: Any, framing: str, handler_cancellation: bool
+) -> None:
     first, aborted, completed = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
     async def upstream(request: web.Request) -> web.Response:
@@ -185,7 +188,8 @@ async def test_client_leaving_mid_upload_aborts_the_upstream_request(
 
 
 async def test_client_going_quiet_mid_upload_is_408_and_aborts_the_upstream(
-        aiohttp_server: Any) -> None:
+    aiohttp_server: Any,
+) -> None:
     first, aborted = asyncio.Event(), asyncio.Event()
 
     async def upstream(request: web.Request) -> web.Response:
@@ -196,8 +200,10 @@ async def test_client_going_quiet_mid_upload_is_408_and_aborts_the_upstream(
             aborted.set()
         return web.Response()
 
-    forwarding = Forwarding(loopback((await aiohttp_server(single_route(upstream))).port),
-                            timeouts=Timeouts(upstream=0.2))
+    forwarding = Forwarding(
+        loopback((await aiohttp_server(single_route(upstream))).port),
+        timeouts=Timeouts(upstream=0.2),
+    )
     async with serving(forwarding, handler_cancellation=False) as port:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"POST /upload HTTP/1.1\r\nHost: app\r\n" + UPLOAD_BY_FRAMING["chunked"])
@@ -211,7 +217,8 @@ async def test_client_going_quiet_mid_upload_is_408_and_aborts_the_upstream(
 
 @CANCELLATION
 async def test_client_leaving_mid_download_stops_the_upstream(
-        aiohttp_server: Any, handler_cancellation: bool) -> None:
+    aiohttp_server: Any, handler_cancellation: bool
+) -> None:
     stopped = asyncio.Event()
 
     async def upstream(request: web.Request) -> web.StreamResponse:
@@ -227,8 +234,10 @@ async def test_client_leaving_mid_download_stops_the_upstream(
         return response
 
     forwarding = Forwarding(loopback((await aiohttp_server(single_route(upstream))).port))
-    async with (serving(forwarding, handler_cancellation=handler_cancellation) as port,
-                aiohttp.ClientSession() as session):
+    async with (
+        serving(forwarding, handler_cancellation=handler_cancellation) as port,
+        aiohttp.ClientSession() as session,
+    ):
         resp = await session.get(f"http://127.0.0.1:{port}/")
         assert await resp.content.readexactly(65536)
         resp.close()  # drops the connection mid-body
@@ -266,8 +275,10 @@ CHUNK = b"\xa5" * (1 << 20)
 
 def memory_kib(pid: int) -> dict[str, int]:
     status = Path(f"/proc/{pid}/status").read_text()
-    return {key: int(value) for key, value in re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status,
-                                                          re.MULTILINE)}
+    return {
+        key: int(value)
+        for key, value in re.findall(r"^(VmRSS|VmHWM):\s+(\d+) kB", status, re.MULTILINE)
+    }
 
 
 def sink_and_source() -> web.Application:
@@ -308,9 +319,14 @@ async def transfer(session: aiohttp.ClientSession, base: str, size: int) -> None
 
 async def start_forwarder(upstream_port: int) -> tuple[asyncio.subprocess.Process, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.integration.forwarder", str(upstream_port),
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+        sys.executable,
+        "-m",
+        "tests.integration.forwarder",
+        str(upstream_port),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert process.stdout is not None
     line = await asyncio.wait_for(process.stdout.readline(), 20)
     port = int(line.decode().removeprefix("PORT "))
