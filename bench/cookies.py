@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gateway.session.token import SessionCodec
+from gateway.session import SessionCodec
 
 SECRET = "bench-only-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 COOKIE = "next-auth.session-token"

@@ -22,7 +22,7 @@ from bench import loadgen, memory, report, servers
 from bench.cookies import COOKIE, DUE_AGE, FRESH_AGE, SECRET, mint, write_pool
 from bench.servers import Server
 from bench.settings import Settings, parse
-from gateway.session.token import SessionCodec
+from gateway.session import SessionCodec
 
 
 @dataclass(frozen=True, slots=True)

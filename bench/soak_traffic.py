@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.cookies import COOKIE, DUE_AGE, FRESH_AGE, MAX_AGE, SECRET, mint
-from gateway.session.token import SessionCodec
+from gateway.session import SessionCodec
 
 VALID, POOL, RENEWING, EXPIRED = "valid", "valid-pool", "renewing", "expired"
 FORBIDDEN, GARBAGE, NO_COOKIE, WEBSOCKET = "forbidden", "garbage", "no-cookie", "websocket"

@@ -28,14 +28,12 @@ from bench.cookies import COOKIE, FRESH_AGE, SECRET, mint
 from bench.loadgen import BROWSER_HEADERS
 from bench.servers import GATEWAY_CONFIG
 from gateway import identity, pipeline, routes, trust
-from gateway.config.load import load_config_text
+from gateway.config import load_config_text
 from gateway.exchange import Exchange, new_request_id
-from gateway.observe.access import log_access
-from gateway.observe.logs import configure_logging
+from gateway.observe import configure_logging, log_access
 from gateway.policy import evaluate
-from gateway.serve.handler import build_gateway
-from gateway.session import cookies
-from gateway.session.token import SessionCodec
+from gateway.serve import build_gateway
+from gateway.session import SessionCodec, cookies
 from gateway.upstream import hopbyhop
 
 Stage = tuple[str, Callable[[], object]]
@@ -54,8 +52,8 @@ def stages() -> Iterator[Stage]:
     )
     config = load_config_text(text, "bench.yaml", env={"BENCH_SECRET": SECRET})
     configure_logging(config.log, debug=False)
-    ctx = build_gateway(config, registry=CollectorRegistry()).context
-    active, now = ctx.runtime.active, time.time()
+    state = build_gateway(config, registry=CollectorRegistry()).state
+    snapshot, now = state.snapshot, time.time()
     codec = SessionCodec("nextauth-v4", [SECRET])
     token = mint(codec, 0, int(now), FRESH_AGE)
     headers = CIMultiDict(BROWSER_HEADERS, Host="127.0.0.1:8080", Cookie=f"{COOKIE}={token}")
@@ -73,10 +71,10 @@ def stages() -> Iterator[Stage]:
     route = routes.match_route(config.routes, path)
     assert route is not None
     pairs = cookies.parse_cookie_header(request.headers.getall("Cookie", ()))
-    found, read = active.sessions.read(pairs)
+    found, read = snapshot.sessions.read(pairs)
     decision = evaluate(read, route, config, now)
     exchange = Exchange(
-        active, view, now, uuid.uuid4().hex, route=route.name, decision=decision, found=found
+        snapshot, view, now, uuid.uuid4().hex, route=route.name, decision=decision, found=found
     )
     answer = CIMultiDictProxy(CIMultiDict(ANSWER))
     yield (
@@ -86,19 +84,19 @@ def stages() -> Iterator[Stage]:
         ),
     )
     yield "request id", new_request_id
-    yield "request_started (inflight)", ctx.metrics.request_started
+    yield "request_started (inflight)", state.metrics.request_started
     yield "normalise", lambda: routes.normalise(request.raw_path.partition("?")[0])
     yield "match_route", lambda: routes.match_route(config.routes, path)
     yield (
         "parse_cookie_header",
         lambda: cookies.parse_cookie_header(request.headers.getall("Cookie", ())),
     )
-    yield "sessions.read (cache hit)", lambda: active.sessions.read(pairs)
+    yield "sessions.read (cache hit)", lambda: snapshot.sessions.read(pairs)
     yield "  codec.decode (a cache miss)", lambda: codec.decode(token, COOKIE)
     yield "evaluate", lambda: evaluate(read, route, config, now)
-    yield "observe_decision", lambda: ctx.metrics.observe_decision(route.name, decision, now)
+    yield "observe_decision", lambda: state.metrics.observe_decision(route.name, decision, now)
     yield "upstream headers", lambda: pipeline._upstream_headers(request, exchange, pairs, route)
-    yield "  inbound filter", lambda: active.inbound.kept(headers, preflight=False)
+    yield "  inbound filter", lambda: snapshot.inbound.kept(headers, preflight=False)
     yield (
         "  identity_values",
         lambda: identity.identity_values(
@@ -106,8 +104,8 @@ def stages() -> Iterator[Stage]:
         ),
     )
     yield "response headers (hop-by-hop)", lambda: hopbyhop.end_to_end(answer)
-    yield "upstream_answered", lambda: ctx.metrics.upstream_answered(route.upstream.label, 0.001)
-    yield "request_done", lambda: ctx.metrics.request_done(route.name, "GET", 200, 0.001)
+    yield "upstream_answered", lambda: state.metrics.upstream_answered(route.upstream.label, 0.001)
+    yield "request_done", lambda: state.metrics.request_done(route.name, "GET", 200, 0.001)
     yield "access log line", lambda: log_access(exchange, "GET", request.raw_path, 200, 0.001, 1024)
     yield (
         "(renewal: codec.encode)",

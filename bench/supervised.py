@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gateway.serve.single import serve
+from gateway.serve import serve
 
 
 def main() -> int:

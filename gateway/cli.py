@@ -14,9 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from gateway import __version__
-from gateway.config.durations import format_duration
-from gateway.config.load import ConfigError, load_config
-from gateway.config.model import GatewayConfig, Policy, Route
+from gateway.config import ConfigError, GatewayConfig, Policy, Route, format_duration, load_config
 
 DEFAULT_CONFIG = "config/gateway.yaml"
 EXIT_OK, EXIT_NO_SESSION, EXIT_INVALID = 0, 1, 2
@@ -153,7 +151,7 @@ def _check(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     if _load(args.config) is None:
         return EXIT_INVALID
-    from gateway.serve.single import serve  # lazy: `check` must not need the server's imports
+    from gateway.serve import serve  # lazy: `check` must not need the server's imports
 
     return serve(args.config, workers=args.workers, debug=args.debug)
 

@@ -12,25 +12,16 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from gateway.config.model import GatewayConfig, Route
+from gateway.config import GatewayConfig, Route
+from gateway.errors import Forbidden, GatewayError, LoginRequired, NotFound
 from gateway.exchange import Exchange
 from gateway.forward_auth import Original, copy_cookies, original_request, wants_redirect
 from gateway.identity import identity_values
-from gateway.observe.metrics import GatewayMetrics
+from gateway.observe import GatewayMetrics
 from gateway.policy import DENIED, Decision, Kind, evaluate, lifetime, roles_of
-from gateway.responses import (
-    ERROR_CODES,
-    NO_STORE,
-    Forbidden,
-    GatewayError,
-    LoginRequired,
-    NotFound,
-    error_response,
-    json_response,
-    unauthorised,
-)
+from gateway.responses import ERROR_CODES, NO_STORE, error_response, json_response, unauthorised
 from gateway.routes import RequestPath, match_route, normalise
-from gateway.session.cookies import parse_cookie_header
+from gateway.session import parse_cookie_header
 
 ROUTE_LABEL = "_gateway"  # the metric label of every request under the prefix
 
@@ -68,7 +59,7 @@ def own_endpoint(
     request: web.BaseRequest, metrics: GatewayMetrics, exchange: Exchange, path: RequestPath
 ) -> web.Response:
     """``{gateway_prefix}/session``; anything else under the prefix is 404, never proxied."""
-    config = exchange.active.config
+    config = exchange.snapshot.config
     exchange.route = ROUTE_LABEL
     endpoint = path.match.removeprefix(config.gateway_prefix.lower())
     if endpoint == "/auth":
@@ -76,7 +67,7 @@ def own_endpoint(
     if endpoint != "/session":
         raise NotFound()
     pairs = parse_cookie_header(request.headers.getall("Cookie", ()))
-    exchange.found, read = exchange.active.sessions.read(pairs)
+    exchange.found, read = exchange.snapshot.sessions.read(pairs)
     route = Route(ROUTE_LABEL, config.gateway_prefix, config.gateway_prefix, config.upstream)
     decision = evaluate(read, route, config, exchange.now)
     if decision.kind is Kind.REFRESHED:  # reading the session never renews it
@@ -90,13 +81,13 @@ def _forward_auth(
     request: web.BaseRequest, metrics: GatewayMetrics, exchange: Exchange
 ) -> web.Response:
     """The same decision as a proxied request, answered to a proxy instead of forwarded."""
-    config = exchange.active.config
+    config = exchange.snapshot.config
     original = original_request(request, exchange.view)
     route = match_route(config.routes, normalise(original.path))
     if route is None:
         raise NotFound()
     pairs = parse_cookie_header(request.headers.getall("Cookie", ()))
-    exchange.found, read = exchange.active.sessions.read(pairs)
+    exchange.found, read = exchange.snapshot.sessions.read(pairs)
     decision = exchange.decision = evaluate(read, route, config, exchange.now)
     metrics.observe_decision(ROUTE_LABEL, decision, exchange.now)
     exchange.plan_cookies(decision)

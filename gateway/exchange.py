@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from gateway.policy import Decision
-from gateway.session.cookies import SessionCookie
-from gateway.state import Active
+from gateway.policy import Decision, renewed_claims
+from gateway.session import SessionCookie
+from gateway.snapshot import Snapshot
 from gateway.trust import ClientView
 
 
@@ -19,7 +19,7 @@ from gateway.trust import ClientView
 class Exchange:
     """One request as it goes through the stages; read by metrics and the access log."""
 
-    active: Active
+    snapshot: Snapshot
     view: ClientView
     now: float
     request_id: str
@@ -36,13 +36,15 @@ class Exchange:
 
     def plan_cookies(self, decision: Decision) -> None:
         """The Set-Cookie this response should carry: a renewal, a deletion, or nothing."""
-        found, sessions = self.found, self.active.sessions
+        found, sessions = self.found, self.snapshot.sessions
         assert found is not None
         if decision.drops_session and found.present:
             self.set_cookies = sessions.delete(found, self.secure)
         elif decision.renews and decision.session and decision.policy:
+            session = decision.session
+            claims = renewed_claims(session, decision.policy, int(self.now))
             self.renewed_token, self.set_cookies = sessions.renew(
-                found, decision.session, decision.policy, int(self.now), self.secure
+                found, session.cookie_name, claims, self.secure
             )
 
 

@@ -16,14 +16,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.config.durations import format_duration
-from gateway.config.model import GatewayConfig, Policy, Route
+from gateway.config import GatewayConfig, Policy, Route, format_duration
+from gateway.errors import BadPath
 from gateway.policy import (
     DENIED,
     Decision,
     Kind,
     Lifetime,
-    SessionRead,
     evaluate,
     lifetime,
     number,
@@ -31,9 +30,14 @@ from gateway.policy import (
     roles_of,
 )
 from gateway.responses import ERROR_CODES
-from gateway.routes import BadPath, match_route, normalise
-from gateway.session.cookies import SECURE_PREFIX, SessionCookie, parse_cookie_header
-from gateway.session.stage import SessionStage
+from gateway.routes import match_route, normalise
+from gateway.session import (
+    SECURE_PREFIX,
+    SessionCookie,
+    SessionRead,
+    SessionStage,
+    parse_cookie_header,
+)
 
 NOT_FOUND, BAD_PATH = "not_found", "bad_path"  # outcomes decided before the session is read
 OUT_OF_RANGE = "(out of range)"

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from gateway.errors import BadPath
 from gateway.navigation import is_navigation
-from gateway.routes import BadPath
 from gateway.trust import ClientView
 
 URI_HEADERS = ("X-Original-URI", "X-Forwarded-Uri")

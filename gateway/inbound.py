@@ -17,7 +17,7 @@ from multidict import CIMultiDict
 
 from gateway.identity import header_key
 from gateway.trust import FORWARDING_HEADERS
-from gateway.upstream.hopbyhop import connection_tokens, is_hop_by_hop
+from gateway.upstream import connection_tokens, is_hop_by_hop
 
 # Rewritten by the gateway: the checked session cookie, the body framing of its own request to
 # the upstream (the server already answered any 100-continue), its request id.

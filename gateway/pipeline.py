@@ -14,50 +14,44 @@ import time
 from aiohttp import web
 from multidict import CIMultiDict
 
-from gateway.config.model import GatewayConfig, Route
+from gateway.config import GatewayConfig, Route
 from gateway.endpoints import is_gateway_path, own_endpoint
-from gateway.exchange import Exchange, new_request_id
-from gateway.identity import identity_values
-from gateway.observe.access import log_access
-from gateway.policy import DENIED, Decision, Kind, SessionRead, evaluate
-from gateway.responses import (
-    NO_STORE,
-    BadRequest,
+from gateway.errors import (
     Forbidden,
     GatewayError,
     LoginRequired,
     NotFound,
-    error_response,
-)
-from gateway.routes import BadPath, RequestPath, match_route, normalise
-from gateway.session.cookies import parse_cookie_header, without
-from gateway.state import GatewayContext
-from gateway.trust import client_view, forwarded_headers
-from gateway.upstream.forward import (
     UpstreamError,
-    forward_http,
-    forward_websocket,
-    is_websocket_upgrade,
 )
+from gateway.exchange import Exchange, new_request_id
+from gateway.identity import identity_values
+from gateway.observe import log_access
+from gateway.policy import DENIED, Decision, Kind, evaluate
+from gateway.responses import NO_STORE, error_response
+from gateway.routes import RequestPath, match_route, normalise
+from gateway.session import SessionRead, parse_cookie_header, without
+from gateway.state import GatewayState
+from gateway.trust import client_view, forwarded_headers
+from gateway.upstream import forward_http, forward_websocket, is_websocket_upgrade
 
 Pairs = list[tuple[str, str]]
 CLIENT_GONE = 499  # nginx's status for a client that closed the connection first
 
 
-async def handle(request: web.BaseRequest, ctx: GatewayContext) -> web.StreamResponse:
-    active = ctx.runtime.active
-    config = active.config
+async def handle(request: web.BaseRequest, state: GatewayState) -> web.StreamResponse:
+    snapshot = state.snapshot
+    config = snapshot.config
     view = client_view(
         request.remote, request.headers, trusted=config.trusted_proxies, scheme=request.scheme
     )
-    exchange = Exchange(active, view, ctx.clock(), view.request_id or new_request_id())
+    exchange = Exchange(snapshot, view, state.clock(), view.request_id or new_request_id())
     started = time.perf_counter()
-    ctx.metrics.request_started()
+    state.metrics.request_started()
     status, response = 500, None  # 500: a failure nothing below expected
     try:
-        response = await _respond(request, ctx, exchange)
+        response = await _respond(request, state, exchange)
         status = response.status
-        await _send(request, response, exchange.request_id, ctx.runtime.draining)
+        await _send(request, response, exchange.request_id, state.draining)
         return response
     except asyncio.CancelledError:
         status = CLIENT_GONE  # the client left (or shutdown's grace ran out): not a 5xx
@@ -68,7 +62,7 @@ async def handle(request: web.BaseRequest, ctx: GatewayContext) -> web.StreamRes
         raise
     finally:
         seconds = time.perf_counter() - started
-        ctx.metrics.request_done(exchange.route, request.method, status, seconds)
+        state.metrics.request_done(exchange.route, request.method, status, seconds)
         log_access(
             exchange,
             request.method,
@@ -95,16 +89,14 @@ async def _send(
 
 
 async def _respond(
-    request: web.BaseRequest, ctx: GatewayContext, exchange: Exchange
+    request: web.BaseRequest, state: GatewayState, exchange: Exchange
 ) -> web.StreamResponse:
-    config = exchange.active.config
+    config = exchange.snapshot.config
     try:
-        return await _proxy(request, ctx, exchange)
-    except BadPath as exc:
-        return error_response(BadRequest(str(exc)), request, config, request.raw_path)
-    except (GatewayError, UpstreamError) as exc:
+        return await _proxy(request, state, exchange)
+    except GatewayError as exc:
         if isinstance(exc, UpstreamError):
-            ctx.metrics.upstream_failed(exc)
+            state.metrics.upstream_failed(exc)
         response = error_response(exc, request, config, request.raw_path)
         for cookie in exchange.set_cookies:
             response.headers.add("Set-Cookie", cookie)
@@ -112,24 +104,24 @@ async def _respond(
 
 
 async def _proxy(
-    request: web.BaseRequest, ctx: GatewayContext, exchange: Exchange
+    request: web.BaseRequest, state: GatewayState, exchange: Exchange
 ) -> web.StreamResponse:
-    config = exchange.active.config
+    config = exchange.snapshot.config
     path = normalise(request.raw_path.partition("?")[0])
     if is_gateway_path(config, path.match):
-        return own_endpoint(request, ctx.metrics, exchange, path)
+        return own_endpoint(request, state.metrics, exchange, path)
     route = _route(config, path, exchange)
     pairs = parse_cookie_header(request.headers.getall("Cookie", ()))
-    exchange.found, read = exchange.active.sessions.read(pairs)
+    exchange.found, read = exchange.snapshot.sessions.read(pairs)
     decision = exchange.decision = _decide(request, read, route, config, exchange.now)
-    ctx.metrics.observe_decision(route.name, decision, exchange.now)
+    state.metrics.observe_decision(route.name, decision, exchange.now)
     exchange.plan_cookies(decision)
     if decision.kind is Kind.FORBIDDEN:
         raise Forbidden(decision)
     if decision.kind in DENIED:
         raise LoginRequired(decision, route)
     headers = _upstream_headers(request, exchange, pairs, route)
-    return await _forward(request, ctx, route, _target(request, path), headers, exchange)
+    return await _forward(request, state, route, _target(request, path), headers, exchange)
 
 
 def _route(config: GatewayConfig, path: RequestPath, exchange: Exchange) -> Route:
@@ -164,8 +156,8 @@ def is_preflight(request: web.BaseRequest) -> bool:
 def _upstream_headers(
     request: web.BaseRequest, exchange: Exchange, pairs: Pairs, route: Route
 ) -> CIMultiDict[str]:
-    config, view = exchange.active.config, exchange.view
-    headers = exchange.active.inbound.kept(request.headers, preflight=is_preflight(request))
+    config, view = exchange.snapshot.config, exchange.view
+    headers = exchange.snapshot.inbound.kept(request.headers, preflight=is_preflight(request))
     headers.extend(forwarded_headers(view))
     headers["X-Request-Id"] = exchange.request_id
     if not config.preserve_host or "Host" not in request.headers:
@@ -190,7 +182,7 @@ def _rewrite_cookie(headers: CIMultiDict[str], exchange: Exchange, pairs: Pairs)
         stale.update(found.present)
     kept: Pairs = [(n, v) for n, v in pairs if n not in stale]
     if exchange.renewed_token and decision.session:
-        kept += exchange.active.sessions.chunks(
+        kept += exchange.snapshot.sessions.chunks(
             decision.session.cookie_name, exchange.renewed_token
         )
     value = without(kept, ())
@@ -206,7 +198,7 @@ def _target(request: web.BaseRequest, path: RequestPath) -> str:
 
 async def _forward(
     request: web.BaseRequest,
-    ctx: GatewayContext,
+    state: GatewayState,
     route: Route,
     target: str,
     headers: CIMultiDict[str],
@@ -217,30 +209,30 @@ async def _forward(
     def before_send(response: web.StreamResponse) -> None:
         exchange.upstream_seconds = time.perf_counter() - started
         response.headers["X-Request-Id"] = exchange.request_id
-        if ctx.runtime.draining and response.status != 101:  # a WebSocket keeps its Upgrade
+        if state.draining and response.status != 101:  # a WebSocket keeps its Upgrade
             close_connection(response)
-        ctx.metrics.upstream_answered(route.upstream.label, exchange.upstream_seconds)
+        state.metrics.upstream_answered(route.upstream.label, exchange.upstream_seconds)
         _attach_cookies(response, exchange)
 
     if is_websocket_upgrade(request):
         return await forward_websocket(
             request,
-            ctx.pool,
+            state.pool,
             route.upstream,
             path_qs=target,
             headers=headers,
             before_send=before_send,
             close_at=_close_at(exchange),
-            clock=ctx.clock,
+            clock=state.clock,
         )
     return await forward_http(
         request,
-        ctx.pool,
+        state.pool,
         route.upstream,
         path_qs=target,
         headers=headers,
         before_send=before_send,
-        on_error=ctx.metrics.upstream_failed,
+        on_error=state.metrics.upstream_failed,
     )
 
 
@@ -256,7 +248,7 @@ def _attach_cookies(response: web.StreamResponse, exchange: Exchange) -> None:
     wins (it knows more): ours is dropped, ``auth_time`` is carried into the app's cookie if
     it lost it, and request cookies the app's layout does not reuse are deleted, so the
     browser never keeps a stale chunk beside the app's cookie."""
-    sessions, decision, found = exchange.active.sessions, exchange.decision, exchange.found
+    sessions, decision, found = exchange.snapshot.sessions, exchange.decision, exchange.found
     app = sessions.app_cookies(response.headers.getall("Set-Cookie", ()))
     cookies = exchange.set_cookies
     if app:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from gateway.config.model import GatewayConfig, Policy, Route
+from gateway.config import GatewayConfig, Policy, Route
 from gateway.identity import claim
+from gateway.session import Session, SessionRead
 
 
 class Kind(StrEnum):
@@ -31,24 +32,6 @@ class Kind(StrEnum):
 
 
 DENIED = frozenset({Kind.UNAUTHENTICATED, Kind.INVALID, Kind.EXPIRED, Kind.FORBIDDEN})
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    """A session cookie that decrypted. ``cookie_name`` is the base name as read (with
-    ``__Secure-`` when that variant was the session); a renewal is written under it."""
-
-    claims: Mapping[str, Any]
-    cookie_name: str
-    secret_index: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRead:
-    """What the request carried: a session, a reason it is invalid, or nothing."""
-
-    session: Session | None = None
-    problem: str | None = None  # set: the cookie is there but is not a valid session
 
 
 @dataclass(frozen=True, slots=True)

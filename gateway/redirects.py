@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, unquote, unquote_plus
 
-from gateway.config.model import LoginSettings
+from gateway.config import LoginSettings
 
 # A return address longer than this is dropped for "/": the login Location carries it
 # encoded again (up to three times longer), and header limits of 8 KB are common.

@@ -14,11 +14,11 @@ from http import HTTPStatus
 
 from aiohttp import web
 
-from gateway.config.model import GatewayConfig, Route
+from gateway.config import GatewayConfig
+from gateway.errors import BadRequest, Forbidden, LoginRequired, NotFound, UpstreamError
 from gateway.navigation import is_navigation
-from gateway.policy import Decision, Kind
+from gateway.policy import Kind
 from gateway.redirects import callback_target, login_location
-from gateway.upstream.forward import UpstreamError
 
 NO_STORE = "private, no-store"
 # The `error` codes of the 401 body and WWW-Authenticate, per decision.
@@ -27,47 +27,6 @@ ERROR_CODES = {
     Kind.INVALID: "invalid_session",
     Kind.EXPIRED: "session_expired",
 }
-
-
-class GatewayError(Exception):
-    """A request the gateway answers itself instead of proxying."""
-
-
-class LoginRequired(GatewayError):
-    """No valid session. ``return_to`` (default: the request's own path and query) goes in
-    the login URL; ``may_redirect`` (default: the route allows it) lets a browser navigation
-    get the 302; ``hint`` puts the login URL in a ``Location`` header on the 401 (forward-auth
-    for nginx, which turns it into the redirect itself)."""
-
-    def __init__(
-        self,
-        decision: Decision,
-        route: Route,
-        *,
-        return_to: str | None = None,
-        may_redirect: bool | None = None,
-        hint: bool = False,
-    ) -> None:
-        super().__init__(decision.kind.value)
-        self.decision = decision
-        self.route = route
-        self.return_to = return_to
-        self.may_redirect = route.unauthenticated != 401 if may_redirect is None else may_redirect
-        self.hint = hint
-
-
-class Forbidden(GatewayError):
-    def __init__(self, decision: Decision) -> None:
-        super().__init__("forbidden")
-        self.decision = decision
-
-
-class NotFound(GatewayError):
-    pass
-
-
-class BadRequest(GatewayError):
-    pass
 
 
 def error_response(

@@ -54,7 +54,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote
 
-from gateway.config.model import Route
+from gateway.config import Route
+from gateway.errors import BadPath
 
 # Longer than any real app path, short enough that parsing a hostile one is cheap.
 MAX_PATH_LENGTH = 8192
@@ -81,10 +82,6 @@ class _Segment:
     chars: list[_Char]
     text: str  # decoded, case preserved
     folded: str  # the matching form
-
-
-class BadPath(ValueError):
-    """A path the gateway refuses (400). The message is a short reason, never the path."""
 
 
 @dataclass(frozen=True, slots=True)

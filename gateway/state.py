@@ -1,44 +1,24 @@
-"""What a running gateway holds: the active config (swapped whole on reload), the upstream
-pool, the requests in flight, and the context the pipeline reads them from.
+"""What a running gateway process holds, in one object the pipeline reads: the current
+:class:`~gateway.snapshot.Snapshot` (a config and what is built from it), the metrics, the
+clock, the upstream pool, and the requests in flight.
 
-Trust assumption: a reload replaces :attr:`Runtime.active` with one assignment, so a request
-reads one consistent config from start to end and new requests see the new one.
+Trust assumption: a reload replaces :attr:`GatewayState.snapshot` with one assignment, so a
+request reads one consistent config from start to end and new requests see the new one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiohttp import web
-
-from gateway.config.model import GatewayConfig
-from gateway.inbound import InboundFilter
-from gateway.observe.metrics import GatewayMetrics
-from gateway.session.stage import SessionStage
-from gateway.upstream.pool import UpstreamPool
+from gateway.config import GatewayConfig
+from gateway.observe import GatewayMetrics
+from gateway.snapshot import Snapshot
+from gateway.upstream import UpstreamPool
 
 Clock = Callable[[], float]
-Handler = Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
-
-
-@dataclass(frozen=True, slots=True)
-class Active:
-    """One config and everything derived from it (keys, caches)."""
-
-    config: GatewayConfig
-    sessions: SessionStage
-    inbound: InboundFilter
-
-    @classmethod
-    def build(cls, config: GatewayConfig) -> Active:
-        return cls(
-            config,
-            SessionStage(config.session, config.limits),
-            InboundFilter(name for name, _ in config.identity_headers),
-        )
 
 
 @dataclass(eq=False, slots=True)
@@ -51,25 +31,34 @@ class _PoolGeneration:
     retired: bool = False
 
 
-class Runtime:
-    def __init__(self, config: GatewayConfig) -> None:
-        self.active = Active.build(config)
+class GatewayState:
+    """The process-wide state: ``snapshot`` (swapped on reload), ``metrics``, ``clock``,
+    ``pool`` (replaced when a reload changes the timeouts or upstreams), ``inflight`` and
+    ``draining`` (set by graceful shutdown)."""
+
+    def __init__(
+        self, config: GatewayConfig, metrics: GatewayMetrics, clock: Clock = time.time
+    ) -> None:
+        self.snapshot = Snapshot.build(config)
+        self.metrics = metrics
+        self.clock = clock
         self._generation = _PoolGeneration(UpstreamPool(config.timeouts))
         self.inflight = 0
-        self.draining = False  # set by graceful shutdown
+        self.draining = False
         self._drained: asyncio.Future[None] | None = None
         self._closing: set[asyncio.Task[None]] = set()
 
     @property
     def pool(self) -> UpstreamPool:
+        """The current upstream pool."""
         return self._generation.pool
 
     def swap(self, config: GatewayConfig) -> None:
         """Build everything for the new config first, then switch in one step. The upstream
         pool is rebuilt when the timeouts or the upstreams change (its sessions carry the
         timeouts); the old one closes when the requests that may use it have ended."""
-        active, old = Active.build(config), self.active.config
-        self.active = active
+        snapshot, old = Snapshot.build(config), self.snapshot.config
+        self.snapshot = snapshot
         if (config.timeouts, config.upstreams) != (old.timeouts, old.upstreams):
             retired = self._generation
             self._generation = _PoolGeneration(UpstreamPool(config.timeouts))
@@ -77,7 +66,7 @@ class Runtime:
             self._close_if_unused(retired)
 
     def enter(self) -> _PoolGeneration:
-        """A request starts (see :func:`tracked`)."""
+        """A request starts; hand the result back to :meth:`leave` when it ends."""
         generation = self._generation
         generation.users += 1
         self.inflight += 1
@@ -104,21 +93,7 @@ class Runtime:
             task.add_done_callback(self._closing.discard)
 
     async def close(self) -> None:
-        """Close the current pool and wait for retired ones still closing (app cleanup)."""
+        """Close the current pool and wait for retired ones still closing (after serving)."""
         await self._generation.pool.close()
         if self._closing:
             await asyncio.gather(*self._closing)
-
-
-@dataclass(slots=True)
-class GatewayContext:
-    """The process-wide state the pipeline needs."""
-
-    runtime: Runtime
-    metrics: GatewayMetrics
-    clock: Clock = time.time
-
-    @property
-    def pool(self) -> UpstreamPool:
-        """The current upstream pool (rebuilt by a reload that changes timeouts/upstreams)."""
-        return self.runtime.pool

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from multidict import MultiMapping
 
-from gateway.config.model import IPNetwork
+from gateway.config import IPNetwork
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -12,7 +12,7 @@ import sys
 
 from aiohttp import web
 
-from gateway.config.load import ConfigError, load_config
+from gateway.config import ConfigError, load_config
 from gateway.demo.upstream import build_demo_app
 
 DEFAULT_LISTEN = "0.0.0.0:3000"

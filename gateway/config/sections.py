@@ -1,8 +1,9 @@
-"""The config schema: one builder per section of the YAML file, oauth2-proxy style.
+"""One builder per section of the YAML file (oauth2-proxy's one validator per area).
 
-Each builder reads its section through :class:`~gateway.yamltree.Reader` (which records every
-problem) and returns the typed object, or ``None`` when a required part is unusable. Rules
-that span sections (route shadowing, the demo guard, ...) live in :mod:`gateway.loader`.
+Each builder reads its section through :class:`~gateway.config.reader.Reader` (which records
+every problem) and returns the typed object, or ``None`` when a required part is unusable.
+The key names are in :mod:`gateway.config.keys`; rules that span sections (route shadowing,
+the demo guard, ...) in :mod:`gateway.config.checks`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,21 @@ from typing import Literal, cast
 
 import yaml
 
-from gateway.config import values as validate
+from gateway.config import values
 from gateway.config.durations import format_duration
+from gateway.config.keys import (
+    FLAVORS,
+    FORMATS,
+    HINTS,
+    LEVELS,
+    LIMITS,
+    LOG,
+    LOGIN,
+    POLICY,
+    ROUTE,
+    SESSION,
+    TIMEOUTS,
+)
 from gateway.config.model import (
     DEFAULT_COOKIE,
     DEMO_SECRET,
@@ -31,33 +45,8 @@ from gateway.config.model import (
 from gateway.config.nodes import Field, Section, display
 from gateway.config.reader import Reader
 
-SESSION = ("flavor", "cookie", "cookie_domain", "secrets", "role_claim", "clock_skew")
-LOGIN = ("url", "callback_param")
-POLICY = ("max_age", "update_age", "absolute_max_age")
-ROUTE = ("name", "path", "public", "roles", "unauthenticated", "upstream")
-LIMITS = ("max_header_bytes", "decode_cache_entries", "max_cookie_chunks")
-TIMEOUTS = ("connect", "upstream", "client_header", "shutdown_grace")
-LOG = ("level", "format")
-FLAVORS = ("nextauth-v4", "authjs-v5")
-LEVELS = ("debug", "info", "warning", "error")
-FORMATS = ("json", "text")
 UNAUTHENTICATED: dict[str | None, Literal["redirect", 401]] = {"redirect": "redirect", "401": 401}
 MIN_SECRET_LENGTH = 32  # NextAuth's docs generate 32 random bytes; shorter is guessable
-
-# A key written in the wrong section, or under NextAuth's own name: where it belongs.
-HINTS = {
-    **{key: f"session.{key}" for key in SESSION},
-    **{key: f"login.{key}" for key in LOGIN},
-    **{key: f"policies.<name>.{key}" for key in POLICY},
-    **{key: f"limits.{key}" for key in LIMITS},
-    **{key: f"log.{key}" for key in LOG},
-    **{key: f"timeouts.{key}" for key in TIMEOUTS if key != "upstream"},
-    "secret": "session.secrets",
-    "sign_in": "login.url",
-    "pages": "login.url",
-    "callback_url": "login.callback_param",
-    "cookie_name": "session.cookie",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +68,9 @@ def session(r: Reader, f: Field | None, *, demo: bool) -> SessionSettings | None
         return None
     flavor = r.choice(s.need("flavor"), FLAVORS, "nextauth-v4")
     default_cookie = DEFAULT_COOKIE[flavor or "nextauth-v4"]
-    cookie = r.parse(s.get("cookie"), validate.cookie_name, default_cookie)
-    domain = r.parse(s.get("cookie_domain"), validate.cookie_domain)
-    role_claim = r.parse(s.get("role_claim"), validate.claim_path, "role")
+    cookie = r.parse(s.get("cookie"), values.cookie_name, default_cookie)
+    domain = r.parse(s.get("cookie_domain"), values.cookie_domain)
+    role_claim = r.parse(s.get("role_claim"), values.claim_path, "role")
     clock_skew = r.duration(s.get("clock_skew"), 15)
     secrets = _secrets(r, s.need("secrets"), demo=demo)
     if flavor is None or cookie is None or role_claim is None or clock_skew is None:
@@ -98,11 +87,11 @@ def _secrets(r: Reader, f: Field | None, *, demo: bool) -> tuple[str, ...] | Non
     if not isinstance(f.node, yaml.SequenceNode):  # a scalar here is likely the secret itself
         r.error(f, 'must be a list of secrets, e.g. ["${NEXTAUTH_SECRET}"]')
         return None
-    values = [_secret(r, item, demo=demo) for item in r.sequence(f) or []]
-    if not values:
+    found = [_secret(r, item, demo=demo) for item in r.sequence(f) or []]
+    if not found:
         r.error(f, "must list at least one secret")
-    good = [value for value in values if value is not None]
-    return tuple(good) if values and len(good) == len(values) else None
+    good = [value for value in found if value is not None]
+    return tuple(good) if found and len(good) == len(found) else None
 
 
 def _secret(r: Reader, f: Field, *, demo: bool) -> str | None:
@@ -128,8 +117,8 @@ def login(r: Reader, f: Field | None) -> LoginSettings | None:
     s = r.section(f, LOGIN, HINTS) if f else None
     if s is None:
         return LoginSettings() if f is None else None
-    url = r.parse(s.get("url"), validate.login_url, "/login")
-    param = r.parse(s.get("callback_param"), validate.query_param, "callbackUrl")
+    url = r.parse(s.get("url"), values.login_url, "/login")
+    param = r.parse(s.get("callback_param"), values.query_param, "callbackUrl")
     return LoginSettings(url, param) if url is not None and param is not None else None
 
 
@@ -144,7 +133,7 @@ def policies(r: Reader, f: Field | None) -> list[Policy] | None:
 
 
 def _policy(r: Reader, name: str, f: Field) -> Policy | None:
-    valid_name = r.key_name(f, name, validate.policy_name)
+    valid_name = r.key_name(f, name, values.policy_name)
     s = r.section(f, POLICY, HINTS)
     if s is None:
         return None
@@ -190,11 +179,11 @@ def _route(
     if s is None:
         return None
     name = _route_name(r, s, index, first)
-    path = r.parse(s.need("path"), validate.path_prefix)
+    path = r.parse(s.need("path"), values.path_prefix)
     public = r.boolean(s.get("public"), False)
     roles = _roles(r, s.get("roles"))
     mode = UNAUTHENTICATED.get(r.choice(s.get("unauthenticated"), ("redirect", "401"), "redirect"))
-    upstream = r.parse(s.get("upstream"), validate.upstream, default)
+    upstream = r.parse(s.get("upstream"), values.upstream, default)
     roles_f = s.get("roles")
     if public and roles_f:
         r.error(roles_f, "a public route cannot require roles; remove public or roles")
@@ -203,13 +192,13 @@ def _route(
         return None
     if roles_f and roles is None:
         return None
-    route = Route(name, path, validate.prefix_of(path), upstream, public, roles, mode)
+    route = Route(name, path, values.prefix_of(path), upstream, public, roles, mode)
     return RouteEntry(index, s, route)
 
 
 def _route_name(r: Reader, s: Section, index: int, first: dict[str, int]) -> str | None:
     f = s.need("name")
-    name = r.parse(f, validate.route_name)
+    name = r.parse(f, values.route_name)
     if f is None or name is None:
         return None
     if name in first:
@@ -240,9 +229,9 @@ def identity_headers(r: Reader, f: Field | None) -> tuple[tuple[str, str], ...] 
     headers: list[tuple[str, str]] = []
     folded: dict[str, str] = {}
     for name, item in s.items.items():
-        header = r.key_name(item, name, validate.header_name)
-        claim = r.parse(item, validate.claim_path)
-        key = validate.fold_header(name)
+        header = r.key_name(item, name, values.header_name)
+        claim = r.parse(item, values.claim_path)
+        key = values.fold_header(name)
         if key in folded:
             r.problems.error(
                 item.line,
@@ -262,7 +251,7 @@ def trusted_proxies(r: Reader, f: Field | None) -> tuple[IPNetwork, ...] | None:
     items = r.sequence(f) if f else []
     if items is None:
         return None
-    networks = [r.parse(item, validate.network) for item in items]
+    networks = [r.parse(item, values.network) for item in items]
     for item, net in zip(items, networks, strict=True):
         if net is not None and net.prefixlen == 0:
             r.warn(item, f"{r.shown(item)} trusts every client to set X-Forwarded-* headers")
@@ -288,10 +277,10 @@ def timeouts(r: Reader, f: Field | None) -> Timeouts | None:
     if s is None:
         return Timeouts() if f is None else None
     defaults = Timeouts()
-    values = [r.duration(s.get(key), int(getattr(defaults, key)), True) for key in TIMEOUTS]
-    if any(value is None for value in values):
+    seconds = [r.duration(s.get(key), int(getattr(defaults, key)), True) for key in TIMEOUTS]
+    if any(value is None for value in seconds):
         return None
-    return Timeouts(*(float(value or 0) for value in values))
+    return Timeouts(*(float(value or 0) for value in seconds))
 
 
 def log(r: Reader, f: Field | None) -> LogSettings | None:

@@ -7,11 +7,10 @@ import sys
 
 from aiohttp import web
 
-from gateway.config.load import ConfigError, load_config
-from gateway.config.model import GatewayConfig
+from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.demo.upstream import build_demo_app
-from gateway.observe.logs import configure_logging
-from gateway.serve.single import run_gateway
+from gateway.observe import configure_logging
+from gateway.serve import run_gateway
 
 BANNER = """
   Session gateway demo

@@ -8,10 +8,9 @@ import time
 
 from aiohttp import web
 
-from gateway.config.model import GatewayConfig
+from gateway.config import GatewayConfig
 from gateway.redirects import callback_target
-from gateway.session.cookies import CHUNK_SIZE, delete_session, set_session
-from gateway.session.token import SessionCodec
+from gateway.session import CHUNK_SIZE, SessionCodec, delete_session, set_session
 
 DEMO_CONFIG = web.AppKey("demo_config", GatewayConfig)
 USERS = {

@@ -213,7 +213,7 @@ def why(exchange: Exchange) -> dict[str, Any]:
     if decision is None:
         return out
     out["state"] = decision.state.value if decision.state else None
-    config = exchange.active.config
+    config = exchange.snapshot.config
     if decision.session is not None:
         claims = decision.session.claims
         iat = number(claims.get("iat"))

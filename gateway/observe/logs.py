@@ -15,7 +15,7 @@ from json.encoder import encode_basestring_ascii as quote
 
 from aiohttp.http_exceptions import HttpProcessingError
 
-from gateway.config.model import LogSettings
+from gateway.config import LogSettings
 from gateway.observe.access import AccessRecord, access_json, access_text
 from gateway.observe.turns import TurnBatch
 

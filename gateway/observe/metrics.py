@@ -17,9 +17,9 @@ from typing import Any, Final
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from gateway import __version__
+from gateway.errors import UpstreamError
 from gateway.observe.turns import TurnBatch
 from gateway.policy import Decision, number
-from gateway.upstream.forward import UpstreamError
 
 # What a request adds to the turn's batch: a kind, then that kind's values.
 _STARTED: Final = 0

@@ -21,7 +21,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-from gateway.config.model import Address, GatewayConfig, Upstream
+from gateway.config import Address, GatewayConfig, Upstream
 
 log = logging.getLogger("gateway.health")
 

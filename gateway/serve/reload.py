@@ -23,9 +23,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
-from gateway.config.load import ConfigError, load_config
-from gateway.config.model import GatewayConfig
-from gateway.observe.metrics import ConfigMetrics
+from gateway.config import ConfigError, GatewayConfig, load_config
+from gateway.observe import ConfigMetrics
 
 log = logging.getLogger("gateway.reload")
 

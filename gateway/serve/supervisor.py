@@ -18,41 +18,30 @@ for this run (``PROMETHEUS_MULTIPROC_DIR``, for the workers only) and removed at
 is a store into a memory-mapped file. The supervisor's own metrics (config, reloads, build)
 are in its ordinary registry (see ``ConfigMetrics``).
 
-A worker ignores SIGINT and SIGHUP (a terminal signals the whole process group; the
-supervisor acts on them), and stops when its channel closes: it never outlives a supervisor
-killed with SIGKILL.
+The workers themselves are :mod:`gateway.serve.worker`.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import os
-import pickle
 import signal
 import socket
-import struct
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, values
+from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-from gateway.config.model import GatewayConfig
-from gateway.observe.logs import configure_logging
-from gateway.observe.metrics import ConfigMetrics
-from gateway.serve.handler import Gateway, build_gateway
-from gateway.serve.metrics_port import Readiness, start_admin
-from gateway.serve.reload import Reloader
-from gateway.serve.single import (
+from gateway.config import GatewayConfig
+from gateway.observe import ConfigMetrics
+from gateway.serve.channel import HURRY, receive, send
+from gateway.serve.lifecycle import (
     FINAL_WRITE_SECONDS,
-    ProxyServer,
     StartupError,
     Stopper,
     first_of,
@@ -60,32 +49,14 @@ from gateway.serve.single import (
     relog,
     watch_with_sighup,
 )
-from gateway.state import GatewayContext
+from gateway.serve.metrics_port import Readiness, start_admin
+from gateway.serve.reload import Reloader
 
 log = logging.getLogger("gateway.workers")
 
 APPLY_TIMEOUT = 10.0  # a reload waits this long for every worker to confirm
 EXIT_MARGIN = 5.0  # beyond the grace, before a worker that does not exit is killed
 BACKOFF_FIRST, BACKOFF_MAX, STABLE_AFTER = 0.5, 10.0, 30.0  # seconds: restarting a dead worker
-HURRY = "hurry"
-_LENGTH = struct.Struct("!I")
-
-
-async def send(writer: asyncio.StreamWriter, message: object) -> None:
-    """One message on a channel between the supervisor and its own worker (both trusted)."""
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    writer.write(_LENGTH.pack(len(data)) + data)
-    await writer.drain()
-
-
-async def receive(reader: asyncio.StreamReader) -> object | None:
-    """The next message, or None once the other side has gone."""
-    try:
-        (length,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
-        message: object = pickle.loads(await reader.readexactly(length))
-    except (asyncio.IncompleteReadError, ConnectionError):
-        return None
-    return message
 
 
 async def supervise(config: GatewayConfig, path: str, *, workers: int, debug: bool) -> int:
@@ -190,7 +161,7 @@ class Supervisor:
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "gateway.serve.supervisor",
+                "gateway.serve.worker",
                 "--channel",
                 str(theirs.fileno()),
                 "--index",
@@ -280,90 +251,3 @@ class Supervisor:
         for worker in live:
             with contextlib.suppress(ConnectionError):
                 await send(worker.writer, HURRY)
-
-
-def worker_main(argv: Sequence[str]) -> int:
-    """The worker process: ``python -m gateway.serve.supervisor --channel FD --index I``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    parser = argparse.ArgumentParser(prog="gateway worker")
-    parser.add_argument("--channel", type=int, required=True)
-    parser.add_argument("--index", type=int, required=True)
-    parser.add_argument("--debug", action="store_true")
-    args = parser.parse_args(argv)
-    return asyncio.run(_work(socket.socket(fileno=args.channel), args.index, args.debug))
-
-
-async def _work(channel: socket.socket, index: int, debug: bool) -> int:
-    if values.ValueClass is values.MutexValue:  # the supervisor sets PROMETHEUS_MULTIPROC_DIR
-        print(f"gateway: worker {index}: not started by a supervisor", file=sys.stderr)
-        return 1
-    # prometheus-client asks os.getpid() on every value update to notice a fork (a system call
-    # each, several a request); a worker never forks, so its pid is asked once.
-    pid = os.getpid()
-    values.ValueClass = values.MultiProcessValue(  # type: ignore[no-untyped-call]
-        process_identifier=lambda: pid
-    )
-    reader, writer = await asyncio.open_unix_connection(sock=channel)
-    config = await receive(reader)
-    if not isinstance(config, GatewayConfig):
-        return 1
-    configure_logging(config.log, debug=debug)
-    gateway = build_gateway(config, registry=CollectorRegistry(), config_metrics=False)
-    stopper = Stopper()
-    # Not a hurry when repeated: systemd signals every process of the unit, and then the
-    # supervisor passes the same SIGTERM on.
-    stopper.install(signal.SIGTERM, handler=stopper.request_stop)
-    try:
-        return await _serve(gateway, config, index, reader, writer, stopper, debug)
-    finally:
-        stopper.uninstall()
-
-
-async def _serve(
-    gateway: Gateway,
-    config: GatewayConfig,
-    index: int,
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    stopper: Stopper,
-    debug: bool,
-) -> int:
-    try:
-        proxy = await ProxyServer.start(gateway, config.listen, reuse_port=True)
-    except StartupError as exc:
-        print(f"gateway: worker {index}: {exc}", file=sys.stderr, flush=True)
-        return 1
-    await send(writer, ("serving", config.sha256))
-    log.info("worker %d (pid %d) serving on http://%s", index, os.getpid(), config.listen)
-    gc.freeze()  # as gateway.server does: the collector stops walking what lives for ever
-    listener = asyncio.create_task(_listen(reader, writer, gateway.context, stopper, debug))
-    await stopper.stop.wait()
-    await proxy.drain(stopper.hurry)
-    listener.cancel()
-    await asyncio.gather(listener, return_exceptions=True)
-    return 0
-
-
-async def _listen(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    context: GatewayContext,
-    stopper: Stopper,
-    debug: bool,
-) -> None:
-    """Apply the configs the supervisor sends; stop when it says hurry or goes away."""
-    while (message := await receive(reader)) is not None:
-        if message == HURRY:
-            stopper.hurry.set()
-        elif isinstance(message, GatewayConfig):
-            relog(context.runtime.active.config, message, debug=debug)
-            context.runtime.swap(message)
-            with contextlib.suppress(ConnectionError):
-                await send(writer, ("applied", message.sha256))
-    log.warning("the supervisor has gone; stopping")
-    stopper.request_stop()
-
-
-if __name__ == "__main__":
-    sys.exit(worker_main(sys.argv[1:]))

@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from gateway.config.model import Flavor
+from gateway.config import Flavor
 
 # SessionStore: 4096 minus its estimate of an empty cookie's attributes (163 in
 # next-auth/core/lib/cookie.js, 160 in @auth/core/lib/utils/cookie.js).

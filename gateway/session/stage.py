@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import email.utils
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from gateway.config.model import Limits, Policy, SessionSettings
-from gateway.policy import Session, SessionRead, renewed_claims
+from gateway.config import Limits, SessionSettings
 from gateway.session.cookies import (
     CHUNK_SIZE,
     SessionCookie,
@@ -26,6 +26,24 @@ from gateway.session.cookies import (
 from gateway.session.token import DecodeCache, InvalidToken, SessionCodec
 
 Pairs = Sequence[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A session cookie that decrypted. ``cookie_name`` is the base name as read (with
+    ``__Secure-`` when that variant was the session); a renewal is written under it."""
+
+    claims: Mapping[str, Any]
+    cookie_name: str
+    secret_index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRead:
+    """What the request carried: a session, a reason it is invalid, or nothing."""
+
+    session: Session | None = None
+    problem: str | None = None  # set: the cookie is there but is not a valid session
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,16 +84,13 @@ class SessionStage:
         return found, SessionRead(Session(decoded.claims, found.name, decoded.secret_index))
 
     def renew(
-        self, found: SessionCookie, session: Session, policy: Policy, now: int, secure: bool
+        self, found: SessionCookie, name: str, claims: Mapping[str, Any], secure: bool
     ) -> tuple[str, list[str]]:
-        """The renewed token and its ``Set-Cookie`` headers (stale chunks deleted)."""
-        claims = renewed_claims(session, policy, now)
-        token = self.codec.encode(
-            claims, session.cookie_name, now=now, max_age=int(claims["exp"]) - now
-        )
-        return token, self._write(
-            session.cookie_name, token, int(claims["exp"]), secure, found.present
-        )
+        """The renewed token for ``claims`` (as the policy made them: ``iat`` is now) under
+        the cookie ``name``, and its ``Set-Cookie`` headers (stale chunks deleted)."""
+        now, exp = int(claims["iat"]), int(claims["exp"])
+        token = self.codec.encode(claims, name, now=now, max_age=exp - now)
+        return token, self._write(name, token, exp, secure, found.present)
 
     def delete(self, found: SessionCookie, secure: bool) -> list[str]:
         return self.delete_names(found.present, secure)

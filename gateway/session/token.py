@@ -40,7 +40,7 @@ from typing import Any, Final
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from gateway.config.model import Flavor
+from gateway.config import Flavor
 from gateway.session import jwe
 
 # A cookie is at most ~4 KB and the gateway reads at most 8 chunks by default; anything longer

@@ -15,7 +15,7 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Literal, NoReturn
+from typing import NoReturn
 
 import aiohttp
 from aiohttp import WSCloseCode, hdrs, web
@@ -23,7 +23,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from multidict import CIMultiDict
 from yarl import URL
 
-from gateway.config.model import Upstream
+from gateway.config import Upstream
+from gateway.errors import UpstreamError, UpstreamReason
 from gateway.upstream.h1client import Answer, ConnectFailed
 from gateway.upstream.hopbyhop import end_to_end, tokens
 from gateway.upstream.pool import UpstreamPool
@@ -35,21 +36,8 @@ from gateway.upstream.websocket import (
     offered_protocols,
 )
 
-Reason = Literal["connect", "timeout", "reset"]
-
 # The caller's target goes into the request line verbatim: nothing that could split it.
 _UNSAFE_TARGET = re.compile(r"[\x00-\x20\x7f]")
-
-
-class UpstreamError(Exception):
-    """The upstream failed before the client saw a response: 502 (connect, reset) or 504."""
-
-    def __init__(self, reason: Reason, upstream: Upstream, detail: str = "") -> None:
-        # The message names the upstream and the failure, never the path: it may carry tokens.
-        suffix = f" ({detail})" if detail else ""
-        super().__init__(f"upstream {upstream.label}: {reason}{suffix}")
-        self.reason: Reason = reason
-        self.upstream = upstream
 
 
 def is_websocket_upgrade(request: web.BaseRequest) -> bool:
@@ -86,7 +74,7 @@ def _reraise(exc: Exception, upstream: Upstream) -> NoReturn:
 def _error(exc: BaseException, upstream: Upstream) -> UpstreamError | None:
     """The UpstreamError an aiohttp failure stands for; None for anything else."""
     if isinstance(exc, asyncio.TimeoutError):  # ServerTimeoutError, ConnectionTimeoutError too
-        reason: Reason = "timeout"
+        reason: UpstreamReason = "timeout"
     elif isinstance(exc, aiohttp.ClientConnectorError | ConnectFailed):
         reason = "connect"
     elif isinstance(exc, aiohttp.ClientError | HttpProcessingError):

@@ -25,7 +25,7 @@ from aiohttp.client_proto import ResponseHandler
 from aiohttp.http_writer import StreamWriter
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from gateway.config.model import Upstream
+from gateway.config import Upstream
 
 if TYPE_CHECKING:
     from aiohttp.streams import StreamReader

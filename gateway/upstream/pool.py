@@ -7,7 +7,7 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import hdrs
 
-from gateway.config.model import Timeouts, Upstream
+from gateway.config import Timeouts, Upstream
 from gateway.upstream.h1client import Connections
 
 # Headers aiohttp would otherwise invent on the upstream request; the upstream should see only

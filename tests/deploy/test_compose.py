@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway.config.load import load_config
-from gateway.config.model import GatewayConfig
+from gateway.config import GatewayConfig, load_config
 from tests.deploy import dockerfile
 from tests.deploy.support import DEPLOY, Process, free_port, http_get, wait_http
 

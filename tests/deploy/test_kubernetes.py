@@ -13,8 +13,7 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
-from gateway.config.load import load_config_text
-from gateway.config.model import GatewayConfig
+from gateway.config import GatewayConfig, load_config_text
 from tests.deploy.crd import unknown_fields
 from tests.deploy.support import DEPLOY, ROOT, run, tool
 

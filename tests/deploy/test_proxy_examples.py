@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gateway.config.load import load_config
+from gateway.config import load_config
 from tests.deploy.proxies import render
 from tests.deploy.proxies.expected import Expected, expected
 from tests.deploy.proxies.stack import GATEWAY_CONFIG, SECRET, caddy_env, proxy_tool

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config.model import Timeouts
+from gateway.config import Timeouts
 from tests.deploy.proxies.stack import proxy_tool
 from tests.deploy.support import DEPLOY, run
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from gateway.config.load import load_config
+from gateway.config import load_config
 from tests.e2e.stack import (
     APP_DIR,
     CHROMIUM,

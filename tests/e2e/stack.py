@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from gateway.config.model import GatewayConfig, Policy
+from gateway.config import GatewayConfig, Policy
 from gateway.session.token import SessionCodec
 
 ROOT = Path(__file__).resolve().parents[2]

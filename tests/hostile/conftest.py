@@ -34,8 +34,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import CIMultiDictProxy
 
-from gateway.config.load import load_config_text
-from gateway.config.model import GatewayConfig
+from gateway.config import GatewayConfig, load_config_text
 from gateway.serve.connections import guarded_runner
 from gateway.serve.handler import build_gateway
 from gateway.session.token import SessionCodec

@@ -20,13 +20,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from gateway.config.model import Timeouts, Upstream
-from gateway.upstream.forward import (
-    UpstreamError,
-    forward_http,
-    forward_websocket,
-    is_websocket_upgrade,
-)
+from gateway.config import Timeouts, Upstream
+from gateway.errors import UpstreamError
+from gateway.upstream.forward import forward_http, forward_websocket, is_websocket_upgrade
 from gateway.upstream.hopbyhop import end_to_end
 from gateway.upstream.pool import UpstreamPool
 

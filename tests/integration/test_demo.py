@@ -13,8 +13,14 @@ import pytest
 from aiohttp.test_utils import TestServer
 from prometheus_client import CollectorRegistry
 
-from gateway.config.load import ConfigError, load_config, load_config_text
-from gateway.config.model import DEMO_SECRET, GatewayConfig, Upstream
+from gateway.config import (
+    DEMO_SECRET,
+    ConfigError,
+    GatewayConfig,
+    Upstream,
+    load_config,
+    load_config_text,
+)
 from gateway.demo.upstream import build_demo_app
 from gateway.serve.handler import build_gateway
 from tests.conftest import GatewayClient

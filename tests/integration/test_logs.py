@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 
-from gateway.config.model import LogSettings
+from gateway.config import LogSettings
 from gateway.observe.logs import configure_logging
 from tests.integration.conftest import SECRET, Harness, MakeHarness
 from tests.integration.request_mix import (

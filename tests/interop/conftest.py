@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from gateway.config.model import Flavor
+from gateway.config import Flavor
 
 HERE = Path(__file__).parent
 CLI = HERE / "nextauth.mjs"

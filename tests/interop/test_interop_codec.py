@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from jwcrypto.jwe import JWE
 from jwcrypto.jwk import JWK
 
-from gateway.config.model import Flavor
+from gateway.config import Flavor
 from gateway.session.cookies import (
     CHUNK_SIZE,
     delete_session,

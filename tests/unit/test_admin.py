@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gateway.config.load import load_config_text
-from gateway.config.model import GatewayConfig
+from gateway.config import GatewayConfig, load_config_text
 from gateway.serve.metrics_port import Readiness
 
 SECRET = "unit-test-secret-0123456789abcdef-0123456789"

@@ -11,7 +11,7 @@ import pytest
 
 from gateway import __version__
 from gateway.cli import main
-from gateway.config.model import DEMO_SECRET
+from gateway.config import DEMO_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = str(ROOT / "config" / "gateway.yaml")
@@ -196,15 +196,15 @@ def test_run_defaults_to_the_demo_config(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def _fake_server(monkeypatch: pytest.MonkeyPatch, calls: list[object]) -> None:
-    """Stands in for gateway.serve.single (the collaborator `run` hands over to)."""
+    """Stands in for gateway.serve (the collaborator `run` hands over to)."""
 
     def serve(config_path: str, *, workers: int, debug: bool) -> int:
         calls.append((config_path, workers, debug))
         return 7
 
-    module = types.ModuleType("gateway.serve.single")
+    module = types.ModuleType("gateway.serve")
     module.serve = serve  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "gateway.serve.single", module)
+    monkeypatch.setitem(sys.modules, "gateway.serve", module)
 
 
 @pytest.mark.parametrize(

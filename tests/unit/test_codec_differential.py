@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from jwcrypto.jwe import JWE
 from jwcrypto.jwk import JWK
 
-from gateway.config.model import Flavor
+from gateway.config import Flavor
 from gateway.session import jwe
 from gateway.session.token import InvalidToken, ReferenceCodec, SessionCodec
 from tests.unit.test_codec import CLAIMS, OLD, SECRET, V4, V5, V5_NAME, b64, kid, v4_key, v5_key

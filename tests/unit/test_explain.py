@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from gateway.config.load import load_config_text
-from gateway.config.model import GatewayConfig
+from gateway.config import GatewayConfig, load_config_text
 from gateway.explain import (
     OUT_OF_RANGE,
     Explanation,

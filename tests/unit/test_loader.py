@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config.load import ConfigError, load_config, load_config_text
-from gateway.config.model import DEMO_SECRET, Address, Policy, Upstream
+from gateway.config import (
+    DEMO_SECRET,
+    Address,
+    ConfigError,
+    Policy,
+    Upstream,
+    load_config,
+    load_config_text,
+)
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 SECRET = "s" * 40

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 from aiohttp.http_exceptions import BadHttpMessage
 
-from gateway.config.load import load_config_text
-from gateway.config.model import GatewayConfig, LogSettings
+from gateway.config import GatewayConfig, LogSettings, load_config_text
 from gateway.exchange import Exchange
 from gateway.observe.access import (
     MAX_PATH,
@@ -25,8 +24,9 @@ from gateway.observe.access import (
     why,
 )
 from gateway.observe.logs import JsonFormatter, TextFormatter, configure_logging
-from gateway.policy import Decision, Kind, Session
-from gateway.state import Active
+from gateway.policy import Decision, Kind
+from gateway.session import Session
+from gateway.snapshot import Snapshot
 from gateway.trust import ClientView
 
 pytestmark = pytest.mark.usefixtures("restore_logging")  # configure_logging is global
@@ -88,7 +88,7 @@ def exchange(
     ip: str = "203.0.113.7",
 ) -> Exchange:
     view = ClientView(ip, "https", None, None, False)
-    x = Exchange(Active.build(config), view, T0 + 0.25, request_id, route=route)
+    x = Exchange(Snapshot.build(config), view, T0 + 0.25, request_id, route=route)
     x.decision = decision
     return x
 

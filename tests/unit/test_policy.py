@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.config.model import (
+from gateway.config import (
     Address,
     GatewayConfig,
     Policy,
@@ -14,15 +14,8 @@ from gateway.config.model import (
     SessionSettings,
     Upstream,
 )
-from gateway.policy import (
-    Decision,
-    Kind,
-    Session,
-    SessionRead,
-    evaluate,
-    policy_for,
-    renewed_claims,
-)
+from gateway.policy import Decision, Kind, evaluate, policy_for, renewed_claims
+from gateway.session import Session, SessionRead
 
 NOW = 1_800_000_000
 UP = Upstream("http", "127.0.0.1", 3000)

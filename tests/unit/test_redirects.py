@@ -14,7 +14,7 @@ from ada_url import URL
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.config.model import LoginSettings
+from gateway.config import LoginSettings
 from gateway.redirects import MAX_CALLBACK_LENGTH, callback_target, login_location
 
 ORIGIN = "https://gw.example"

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from gateway.config.load import load_config, load_config_text
-from gateway.config.model import GatewayConfig
+from gateway.config import GatewayConfig, load_config, load_config_text
 from gateway.observe.metrics import ConfigMetrics
 from gateway.serve.reload import Reloader, file_signature, keep_bound_settings
 

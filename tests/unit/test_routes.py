@@ -12,8 +12,9 @@ from ada_url import URL
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.config.model import Route, Upstream
-from gateway.routes import MAX_PATH_LENGTH, BadPath, RequestPath, _parse, match_route, normalise
+from gateway.config import Route, Upstream
+from gateway.errors import BadPath
+from gateway.routes import MAX_PATH_LENGTH, RequestPath, _parse, match_route, normalise
 
 UP = Upstream("http", "127.0.0.1", 3000)
 

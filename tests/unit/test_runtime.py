@@ -1,4 +1,4 @@
-"""gateway.runtime: config swaps, the upstream pool's replacement, requests in flight."""
+"""gateway.state: config swaps, the upstream pool's replacement, requests in flight."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
-from gateway.config.load import load_config_text
-from gateway.config.model import GatewayConfig
-from gateway.state import Runtime
+from gateway.config import GatewayConfig, load_config_text
+from gateway.observe import GatewayMetrics
+from gateway.state import GatewayState
 
 SECRET = "unit-test-secret-0123456789abcdef-0123456789"
 
@@ -46,21 +47,21 @@ async def closed_soon(check: Callable[[], bool]) -> bool:
 
 
 async def test_a_swap_is_seen_by_the_next_reader() -> None:
-    runtime = Runtime(config())
-    before = runtime.active
-    runtime.swap(config(max_age="1h"))
-    assert runtime.active is not before
-    assert runtime.active.config.policy("general").max_age == 3600
+    state = GatewayState(config(), GatewayMetrics(CollectorRegistry()))
+    before = state.snapshot
+    state.swap(config(max_age="1h"))
+    assert state.snapshot is not before
+    assert state.snapshot.config.policy("general").max_age == 3600
     assert before.config.policy("general").max_age == 86400  # a request's view stays whole
-    await runtime.close()
+    await state.close()
 
 
 async def test_the_pool_is_kept_when_timeouts_and_upstreams_are_unchanged() -> None:
-    runtime = Runtime(config())
-    pool = runtime.pool
-    runtime.swap(config(max_age="1h"))
-    assert runtime.pool is pool
-    await runtime.close()
+    state = GatewayState(config(), GatewayMetrics(CollectorRegistry()))
+    pool = state.pool
+    state.swap(config(max_age="1h"))
+    assert state.pool is pool
+    await state.close()
 
 
 @pytest.mark.parametrize(
@@ -73,31 +74,31 @@ async def test_the_pool_is_kept_when_timeouts_and_upstreams_are_unchanged() -> N
 async def test_a_replaced_pool_closes_after_the_requests_that_may_use_it(
     changed: dict[str, Any],
 ) -> None:
-    runtime = Runtime(config())
-    old = runtime.pool
-    session = old.session(runtime.active.config.upstream)
-    request = runtime.enter()  # a request in flight, started before the reload
-    runtime.swap(config(**changed))
-    assert runtime.pool is not old
-    assert runtime.pool.timeouts == runtime.active.config.timeouts
+    state = GatewayState(config(), GatewayMetrics(CollectorRegistry()))
+    old = state.pool
+    session = old.session(state.snapshot.config.upstream)
+    request = state.enter()  # a request in flight, started before the reload
+    state.swap(config(**changed))
+    assert state.pool is not old
+    assert state.pool.timeouts == state.snapshot.config.timeouts
     await asyncio.sleep(0)
     assert not session.closed
-    later = runtime.enter()  # started after: uses the new pool, does not hold the old one
-    runtime.leave(request)
+    later = state.enter()  # started after: uses the new pool, does not hold the old one
+    state.leave(request)
     assert await closed_soon(lambda: session.closed)
-    runtime.leave(later)
-    await runtime.close()
+    state.leave(later)
+    await state.close()
 
 
 async def test_drained_waits_for_the_last_request() -> None:
-    runtime = Runtime(config())
-    first, second = runtime.enter(), runtime.enter()
-    waiter = asyncio.create_task(runtime.drained())
-    runtime.leave(first)
+    state = GatewayState(config(), GatewayMetrics(CollectorRegistry()))
+    first, second = state.enter(), state.enter()
+    waiter = asyncio.create_task(state.drained())
+    state.leave(first)
     await asyncio.sleep(0)
-    assert not waiter.done() and runtime.inflight == 1
-    runtime.leave(second)
+    assert not waiter.done() and state.inflight == 1
+    state.leave(second)
     await asyncio.wait_for(waiter, 5)
-    assert runtime.inflight == 0
-    await runtime.drained()  # nothing in flight: at once
-    await runtime.close()
+    assert state.inflight == 0
+    await state.drained()  # nothing in flight: at once
+    await state.close()

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from gateway.config.model import IPNetwork
+from gateway.config import IPNetwork
 from gateway.trust import (
     FORWARDING_HEADERS,
     MAX_HOPS,

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
+from gateway.config import Address, Upstream
 from gateway.config import values as validate
-from gateway.config.model import Address, Upstream
 
 ACCEPTED: list[object] = [
     pytest.param(validate.address, "127.0.0.1:8080", Address("127.0.0.1", 8080), id="addr-v4"),

@@ -8,8 +8,7 @@ import ipaddress
 from dataclasses import dataclass
 from functools import cache
 
-from gateway.config.load import load_config
-from gateway.config.model import GatewayConfig
+from gateway.config import GatewayConfig, load_config
 from tests.deploy.support import ROOT
 
 EXAMPLE = ROOT / "config/example.yaml"

@@ -19,7 +19,7 @@ import pytest
 from aiohttp import ClientOSError, ServerDisconnectedError, web
 from multidict import CIMultiDict
 
-from gateway.config.model import Upstream
+from gateway.config import Upstream
 from gateway.upstream.forward import _error
 from gateway.upstream.h1client import Answer, ConnectFailed, Connections
 from tests.integration.forwarder import RawHandler, RawUpstream, Through

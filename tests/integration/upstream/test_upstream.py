@@ -17,7 +17,7 @@ from aiohttp.test_utils import make_mocked_request
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from gateway.config.model import Timeouts, Upstream
+from gateway.config import Timeouts, Upstream
 from gateway.upstream.forward import (
     forward_http,
     is_websocket_upgrade,

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from gateway.config.model import Timeouts
+from gateway.config import Timeouts
 from tests.integration.forwarder import (
     Forwarding,
     RawUpstream,
