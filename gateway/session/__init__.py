@@ -10,6 +10,7 @@ token format of each flavor), ``cache`` (the bounded decode cache), ``jwe`` (the
 encryptions on ``cryptography``'s primitives).
 """
 
+from gateway.session.cache import DecodeCache
 from gateway.session.cookies import (
     CHUNK_SIZE,
     SECURE_PREFIX,
@@ -20,7 +21,7 @@ from gateway.session.cookies import (
     without,
 )
 from gateway.session.stage import AppCookie, Session, SessionRead, SessionStage
-from gateway.session.token import DecodeCache, Decoded, InvalidToken, SessionCodec
+from gateway.session.token import Decoded, InvalidToken, SessionCodec
 
 __all__ = [
     "CHUNK_SIZE",

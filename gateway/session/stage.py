@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.config import Limits, SessionSettings
+from gateway.session.cache import DecodeCache
 from gateway.session.cookies import (
     CHUNK_SIZE,
     SessionCookie,
@@ -23,7 +24,7 @@ from gateway.session.cookies import (
     read_session,
     set_session,
 )
-from gateway.session.token import DecodeCache, InvalidToken, SessionCodec
+from gateway.session.token import InvalidToken, SessionCodec
 
 Pairs = Sequence[tuple[str, str]]
 

@@ -23,9 +23,9 @@ from jwcrypto.jwe import JWE
 from jwcrypto.jwk import JWK
 
 from gateway.config import Flavor
+from gateway.session.cache import DecodeCache
 from gateway.session.token import (
     MAX_TOKEN_CHARS,
-    DecodeCache,
     Decoded,
     InvalidToken,
     ReferenceCodec,
