@@ -15,17 +15,15 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import NoReturn
 
-import aiohttp
 from aiohttp import WSCloseCode, hdrs, web
-from aiohttp.http_exceptions import HttpProcessingError
 from multidict import CIMultiDict
 from yarl import URL
 
 from gateway.config import Upstream
-from gateway.errors import UpstreamError, UpstreamReason
-from gateway.upstream.h1client import Answer, ConnectFailed
+from gateway.errors import UpstreamError
+from gateway.upstream.failures import reraise, upstream_error
+from gateway.upstream.h1client import Answer
 from gateway.upstream.hopbyhop import end_to_end, tokens
 from gateway.upstream.pool import UpstreamPool
 from gateway.upstream.websocket import (
@@ -61,34 +59,6 @@ def _check_target(path_qs: str) -> str:
 def _url(upstream: Upstream, path_qs: str) -> URL:
     """The upstream URL with the caller's target exactly as given (WebSockets)."""
     return URL(upstream.origin + _check_target(path_qs), encoded=True)
-
-
-def _reraise(exc: Exception, upstream: Upstream) -> NoReturn:
-    """Raise the UpstreamError ``exc`` stands for, or ``exc`` itself if it is not one."""
-    error = _error(exc, upstream)
-    if error is None:
-        raise exc
-    raise error from None  # the cause's text may name the full URL
-
-
-def _error(exc: BaseException, upstream: Upstream) -> UpstreamError | None:
-    """The UpstreamError an aiohttp failure stands for; None for anything else."""
-    if isinstance(exc, asyncio.TimeoutError):  # ServerTimeoutError, ConnectionTimeoutError too
-        reason: UpstreamReason = "timeout"
-    elif isinstance(exc, aiohttp.ClientConnectorError | ConnectFailed):
-        reason = "connect"
-    elif isinstance(exc, aiohttp.ClientError | HttpProcessingError):
-        reason = "reset"  # disconnected, OS error, a malformed answer or body
-    else:
-        return None
-    detail = type(exc).__name__
-    if isinstance(exc, aiohttp.ClientResponseError):  # its text holds the URL: status only
-        detail += f" {exc.status}"
-    elif isinstance(exc, HttpProcessingError):  # its text may quote the answer: code only
-        detail += f" {exc.code}"
-    elif isinstance(exc, OSError | ConnectFailed) and exc.strerror:
-        detail += f": {exc.strerror}"
-    return UpstreamError(reason, upstream, detail)
 
 
 class _ClientBody:
@@ -197,7 +167,7 @@ async def forward_http(
     except Exception as exc:
         if body.failure is not None:
             return _client_failed(body.failure)
-        _reraise(exc, upstream)
+        reraise(exc, upstream)
     try:
         return await _relay(request, answer, upstream, before_send, on_error)
     except BaseException:  # cancelled, or before_send failed: the answer is half read
@@ -247,7 +217,7 @@ async def _copy_body(
         try:
             chunk = await answer.content.readany()
         except Exception as exc:
-            error = _error(exc, upstream)
+            error = upstream_error(exc, upstream)
             if error is None:
                 raise
             return error
@@ -294,7 +264,7 @@ async def forward_websocket(
             autoping=False,
         )
     except Exception as exc:
-        _reraise(exc, upstream)
+        reraise(exc, upstream)
     try:
         return await accept_and_relay(
             request,

@@ -26,6 +26,7 @@ from aiohttp.http_writer import StreamWriter
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway.config import Upstream
+from gateway.upstream.protocol import LazyTimerProtocol
 
 if TYPE_CHECKING:
     from aiohttp.streams import StreamReader
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
 # RFC 9112 9.3.1: a request that failed on a reused connection before any answer may be sent
 # again only if repeating it is harmless; without a body, so nothing needs replaying.
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
-# asyncio runs a timer up to its clock resolution early: a deadline this close has come.
-TIMER_SLACK = 0.001
 
 
 class ConnectFailed(ClientConnectionError):
@@ -89,47 +88,10 @@ class Answer:
         self._conn.protocol.close()
 
 
-class _Protocol(ResponseHandler):
-    """aiohttp's protocol with a lazy read timer. aiohttp re-arms its timer on every chunk
-    read and cancels it at the end of every answer: two timers and two cancellations a
-    request. Here each of those moves a deadline, and the connection's one timer, when it
-    goes off before the deadline it finds, is re-armed for it."""
-
-    _deadline: float | None = None
-
-    def _reschedule_timeout(self) -> None:
-        timeout = self._read_timeout
-        if not timeout:
-            self._deadline = None
-            return
-        self._deadline = self._loop.time() + timeout
-        if self._read_timeout_handle is None:
-            self._read_timeout_handle = self._loop.call_at(self._deadline, self._deadline_due)
-
-    def _drop_timeout(self) -> None:
-        self._deadline = None  # the armed timer finds no deadline when it goes off
-
-    def _deadline_due(self) -> None:
-        self._read_timeout_handle, deadline = None, self._deadline
-        if deadline is None:
-            return
-        if deadline - self._loop.time() > TIMER_SLACK:  # moved on since it was armed
-            self._read_timeout_handle = self._loop.call_at(deadline, self._deadline_due)
-            return
-        self._deadline = None
-        self._on_read_timeout()
-
-    def connection_lost(self, exc: BaseException | None) -> None:
-        if self._read_timeout_handle is not None:
-            self._read_timeout_handle.cancel()
-            self._read_timeout_handle = None
-        super().connection_lost(exc)
-
-
 class _Conn:
     __slots__ = ("idle_since", "pool", "protocol", "reused")
 
-    def __init__(self, pool: Connections, protocol: _Protocol) -> None:
+    def __init__(self, pool: Connections, protocol: LazyTimerProtocol) -> None:
         self.pool, self.protocol, self.idle_since, self.reused = pool, protocol, 0.0, False
 
 
@@ -223,7 +185,7 @@ class Connections:
         try:
             async with asyncio.timeout(self._connect_timeout):
                 _, protocol = await loop.create_connection(
-                    lambda: _Protocol(loop),
+                    lambda: LazyTimerProtocol(loop),
                     upstream.host,
                     upstream.port,
                     ssl=self._ssl,

@@ -20,7 +20,7 @@ from aiohttp import ClientOSError, ServerDisconnectedError, web
 from multidict import CIMultiDict
 
 from gateway.config import Upstream
-from gateway.upstream.forward import _error
+from gateway.upstream.failures import upstream_error
 from gateway.upstream.h1client import Answer, ConnectFailed, Connections
 from tests.integration.forwarder import RawHandler, RawUpstream, Through
 
@@ -173,7 +173,7 @@ async def test_connection_closed_under_a_request_retries_get_once_never_post(
     with pytest.raises((ServerDisconnectedError, ClientOSError)) as caught:
         await fetch(conns, "POST", body=chunks(b"abc"), **{"Content-Length": "3"})
     assert len(peers) == 2  # not sent again: its body is gone
-    error = _error(caught.value, conns.upstream)
+    error = upstream_error(caught.value, conns.upstream)
     assert error is not None and error.reason == "reset"
     with pytest.raises(ServerDisconnectedError):
         await fetch(conns)  # a new connection failing is not a stale one: no retry
@@ -380,7 +380,7 @@ async def test_refused_and_malformed_answers_map_to_their_reason(
     with pytest.raises(Exception) as caught:
         await fetch(conns)
     assert isinstance(caught.value, ConnectFailed) == (not not_http)
-    error = _error(caught.value, conns.upstream)
+    error = upstream_error(caught.value, conns.upstream)
     assert error is not None and error.reason == ("reset" if not_http else "connect")
     assert "SSH" not in str(error) and "s3cr3t" not in str(error)  # no byte of the answer
 
@@ -397,7 +397,7 @@ async def test_read_timeout_for_the_answer_and_between_body_chunks(
     started = time.monotonic()
     with pytest.raises(asyncio.TimeoutError) as caught:
         await fetch(conns, target="/silent", Host="x")
-    error = _error(caught.value, conns.upstream)
+    error = upstream_error(caught.value, conns.upstream)
     assert error is not None and error.reason == "timeout"
     async with asyncio.timeout(DEADLINE):
         answer = await conns.request("GET", "/", headers, None)
