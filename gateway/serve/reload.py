@@ -86,6 +86,19 @@ def keep_bound_settings(new: GatewayConfig, running: GatewayConfig) -> GatewayCo
     return kept
 
 
+def _check_demo_unchanged(new: GatewayConfig, running: GatewayConfig) -> None:
+    """``demo: true`` allows the public demo secret because the loader checked that every
+    address is loopback; a reload keeps the running ``listen`` and ``metrics_listen``, so it
+    must not turn the demo on under addresses that were never checked for it."""
+    if new.demo and not running.demo:
+        raise ConfigError(
+            [
+                f"{new.source}:1: demo: turning the demo on needs a restart (a reload keeps the "
+                "addresses the process listens on, which the demo guard has not checked)"
+            ]
+        )
+
+
 class Reloader:
     """Loads ``path`` again and, when it is valid and new, passes it to ``apply``."""
 
@@ -121,6 +134,7 @@ class Reloader:
         self._signature = file_signature(self.path)
         try:
             config = load_config(self.path)
+            _check_demo_unchanged(config, self.config)
         except ConfigError as exc:
             self._failed(exc)
             return False

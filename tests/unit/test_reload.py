@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from gateway.config import GatewayConfig, load_config, load_config_text
+from gateway.config import DEMO_SECRET, GatewayConfig, load_config, load_config_text
 from gateway.observe.metrics import ConfigMetrics
 from gateway.serve.reload import Reloader, file_signature, keep_bound_settings
 
@@ -324,3 +324,27 @@ async def test_a_change_made_before_the_reloader_started_is_not_missed(tmp_path:
     finally:
         watcher.cancel()
     assert applied[0].policy("general").max_age == 3600
+
+
+async def test_a_reload_cannot_turn_the_demo_on(
+    tmp_path: Path, records: list[logging.LogRecord]
+) -> None:
+    # The demo guard checked loopback addresses, but a reload keeps the running listen
+    # (here every interface): the public demo secret must not become valid under it.
+    setup = Setup(tmp_path)
+    setup.path.write_text(text(listen="0.0.0.0:8080"))
+    setup.reloader = Reloader(
+        str(setup.path),
+        load_config(setup.path),
+        setup.apply,
+        setup.metrics,
+        clock=lambda: setup.now,
+    )
+    demo = text().replace(SECRET, DEMO_SECRET)
+    setup.path.write_text("demo: true\n" + demo)
+    assert await setup.reloader.reload(forced=True) is False
+    assert setup.applied == [] and setup.count("failure") == 1
+    assert records[-1].getMessage() == (
+        f"{setup.path}:1: demo: turning the demo on needs a restart (a reload keeps the "
+        "addresses the process listens on, which the demo guard has not checked)"
+    )
