@@ -247,7 +247,8 @@ class Tally:
     :meth:`apply` does what ``inc()`` and ``observe()`` would have done one by one; for a
     histogram it writes the child's ``_sum`` and ``_buckets`` (non-cumulative, as
     ``Histogram.observe`` does) itself, since prometheus-client has no call that takes
-    several observations: tests/unit/test_metrics_tally.py compares the two."""
+    several observations: tests/unit/test_metrics_tally.py compares the two, and
+    tests/unit/test_private_apis.py checks the private parts it writes."""
 
     def __init__(self) -> None:
         self._counts: dict[Any, int] = {}

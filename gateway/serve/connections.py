@@ -7,7 +7,8 @@ request (and from the connection's opening) to the end of its headers. The body,
 response and a WebSocket are not limited by it; idle keep-alive is ``KEEPALIVE`` seconds.
 
 This reaches into ``aiohttp.web_protocol.RequestHandler`` (its ``_request_count``, bumped per
-parsed request head); tests/integration/test_slowclient.py fails if that ever changes. The
+parsed request head) and builds its handlers as aiohttp's ``Server`` does: both are checked by
+tests/unit/test_private_apis.py, the deadline by tests/integration/test_slowclient.py. The
 same handler answers malformed requests without echoing them (see ``handle_error``).
 """
 

@@ -51,7 +51,8 @@ async def _work(channel: socket.socket, index: int, debug: bool) -> int:
         print(f"gateway: worker {index}: not started by a supervisor", file=sys.stderr)
         return 1
     # prometheus-client asks os.getpid() on every value update to notice a fork (a system call
-    # each, several a request); a worker never forks, so its pid is asked once.
+    # each, several a request); a worker never forks, so its pid is asked once. ValueClass is
+    # prometheus-client's own hook (tests/unit/test_private_apis.py).
     pid = os.getpid()
     values.ValueClass = values.MultiProcessValue(  # type: ignore[no-untyped-call]
         process_identifier=lambda: pid

@@ -111,6 +111,9 @@ class _ProxyResponse(web.StreamResponse):
     aiohttp sends a StreamResponse's headers on their own at once (a stream may be slow to
     start). With ``coalesce`` (the upstream's body is already here, or there is none) they
     wait for the first body bytes and leave in the same write: one send a response, not two.
+
+    Both go through aiohttp internals (``_send_headers_immediately``, ``_prepare_headers``),
+    fenced by tests/unit/test_private_apis.py.
     """
 
     def __init__(

@@ -4,13 +4,14 @@ It drives aiohttp's own connection protocol (``ResponseHandler``: the C response
 control both ways, the read timeout) and request writer (``StreamWriter``: chunked framing,
 drain), without the ClientSession / ClientRequest / ClientResponse layers above them. Those
 layers (cookie jar, redirects, auth, tracing, URL building, middlewares) do nothing for a
-proxy and cost about 45 µs of CPU per request here, half of a bare aiohttp proxy's total
-(bench/README.md). WebSockets still go through aiohttp.ClientSession.
+proxy and were half of a bare aiohttp proxy's CPU per request (measured in bench/README.md).
+WebSockets still go through aiohttp.ClientSession.
 
 Errors are aiohttp's own exception types (the protocol raises them), plus
 :class:`ConnectFailed` for a refused or unreachable upstream, so :mod:`gateway.upstream` maps
-both clients' failures in one place. ``ResponseHandler`` and ``StreamWriter`` are aiohttp
-internals: tests/integration/upstream/test_h1client.py fails first if aiohttp changes them.
+both clients' failures in one place (:mod:`gateway.upstream.failures`). ``ResponseHandler``
+and ``StreamWriter`` are aiohttp internals: tests/unit/test_private_apis.py checks the parts
+used here, tests/integration/upstream/test_h1client.py the client as a whole.
 """
 
 from __future__ import annotations
