@@ -1,4 +1,4 @@
-"""Prometheus metrics, named and labelled exactly as DESIGN.md says.
+"""Prometheus metrics, named and labelled as the README's metrics table says.
 
 The registry is passed in (tests use a fresh one). Labels are bounded: route and policy names
 come from the config, methods are folded to the standard ones, upstreams are the configured
