@@ -5,9 +5,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := tests/interop/node_modules/.installed-stamp
 
-.PHONY: run test lint bench e2e install node clean
+.PHONY: help run test unit lint bench e2e install node clean
 
-install: $(STAMP)
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z0-9-]*:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: $(STAMP) ## the virtual environment in .venv (Python packages)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,17 +19,21 @@ $(STAMP): pyproject.toml
 	touch $@
 
 # The real next-auth and @auth/core, pinned by the committed lock file.
-node: $(NODE_STAMP)
+node: $(NODE_STAMP) ## the real next-auth and @auth/core for the interop tests
 
 $(NODE_STAMP): tests/interop/package.json tests/interop/package-lock.json
 	cd tests/interop && npm ci --omit=peer --no-audit --no-fund --loglevel=error
 	touch $@
 
-run: $(STAMP)
+run: $(STAMP) ## the demo: gateway on 127.0.0.1:8080 in front of a demo app
 	$(PY) -m gateway.demo
 
-test: $(STAMP) $(NODE_STAMP) deploy-tools forward-auth-tools e2e-setup bench-tools
+# Lint first: a finding fails the run before any test starts.
+test: lint $(NODE_STAMP) deploy-tools forward-auth-tools e2e-setup bench-tools ## lint, then every test
 	$(PY) -m pytest
+
+unit: $(STAMP) ## the fast unit tests alone (seconds)
+	$(PY) -m pytest -q tests/unit
 
 # The deploy checks' Debian tools (tests/deploy): promtool and a real prometheus. hadolint,
 # kubectl (kustomize) and kubernetes-validate come from PyPI with the dev extras.
@@ -57,7 +64,7 @@ E2E_BUILD := $(E2E_APP)/.next/BUILD_ID
 E2E_SRC   := $(shell find $(E2E_APP)/app $(E2E_APP)/lib -type f) $(E2E_APP)/next.config.mjs
 .PHONY: e2e-setup
 
-e2e: e2e-setup
+e2e: e2e-setup ## only the browser test (Chromium, the example Next.js app)
 	$(PY) -m pytest tests/e2e
 
 e2e-setup: $(STAMP) /usr/bin/chromium $(E2E_BUILD)
@@ -76,7 +83,7 @@ $(E2E_BUILD): $(E2E_NODE) $(E2E_SRC)
 # The benchmark (bench/README.md): wrk from Debian's packages; nginx only for the optional
 # nginx upstream. Knobs as variables or in the environment: BENCH_DURATION, BENCH_CONNECTIONS,
 # BENCH_ROUNDS, BENCH_CASES, BENCH_UPSTREAM=nginx, BENCH_MEMORY_REQUESTS (python -m bench -h).
-bench: $(STAMP) bench-tools
+bench: $(STAMP) bench-tools ## the benchmark (bench/README.md); knobs: BENCH_ROUNDS, BENCH_DURATION, ...
 	@if [ "$(BENCH_UPSTREAM)" = nginx ] && [ ! -x /usr/sbin/nginx ]; then \
 	  apt-get -o DPkg::Lock::Timeout=300 update && \
 	  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y nginx-light; \
@@ -93,13 +100,16 @@ bench-tools:
 # requests, errors, 5xx, RSS and open fds; fails on a 5xx or RSS growth. Not in `make test`.
 SOAK_MINUTES ?= 2
 .PHONY: soak
-soak: $(STAMP)
+soak: $(STAMP) ## mixed traffic against a real gateway for SOAK_MINUTES; not in make test
 	$(PY) -m bench.soak --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
-lint: $(STAMP)
-	$(VENV)/bin/ruff check gateway tests bench
+LINTED := gateway tests bench deploy
+
+lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict: fails on any finding
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 	$(VENV)/bin/mypy
 
-clean:
+clean: ## remove .venv, node_modules and the Next.js build
 	rm -rf $(VENV) tests/interop/node_modules examples/nextjs-app/node_modules \
 	  examples/nextjs-app/.next
