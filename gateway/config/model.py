@@ -1,6 +1,6 @@
 """The gateway's configuration as frozen, typed objects.
 
-Built once by :mod:`gateway.loader` from YAML; nothing downstream reads raw dicts. Durations
+Built once by :mod:`gateway.config.load` from YAML; nothing downstream reads raw dicts. Durations
 are whole seconds (``int``). Every object is immutable, so a reload swaps one reference and
 requests in flight keep the config they started with.
 """

@@ -2,7 +2,7 @@
 
 Nothing here raises for bad input: a problem is recorded in :class:`Problems` (one line:
 ``file:line: key.path: problem``) and the caller gets ``None``, so one pass reports
-everything wrong with a file. Typed values are read by :class:`gateway.yamlvalues.Reader`.
+everything wrong with a file. Typed values are read by :class:`gateway.config.reader.Reader`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Structured logs on stdout: one line per request (``gateway.access``, made in
-:mod:`gateway.access`) and the gateway's own events (``gateway.*``: startup, reloads), as JSON
-or as text for humans. Text lines are escaped here so no message can end a line early, forge
-a second one, or smuggle terminal escapes (log injection).
+:mod:`gateway.observe.access`) and the gateway's own events (``gateway.*``: startup,
+reloads), as JSON or as text for humans. Text lines are escaped here so no message can end a
+line early, forge a second one, or smuggle terminal escapes (log injection).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class StdoutHandler(logging.Handler):
     is followed) and flushes, so a container's log collector sees them at once.
 
     The lines of one event-loop turn are written together when it ends (a
-    :class:`~gateway.turns.TurnBatch`): under load one ``write`` carries the access lines of
+    :class:`~gateway.observe.turns.TurnBatch`): under load one ``write`` carries the access lines of
     many requests instead of one each. A write never exceeds PIPE_BUF unless one line does,
     so the lines of workers sharing a pipe never interleave. Outside a loop (start-up, other
     threads) each line is written at once."""

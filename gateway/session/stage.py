@@ -1,10 +1,11 @@
 """The session cookie stage: read it off a request, write renewals and deletions.
 
-Joins :mod:`gateway.cookies` (names, chunks, ``Set-Cookie`` strings) and
-:mod:`gateway.codec` (JWE) into the three things the pipeline asks: what session does this
-request carry, what ``Set-Cookie`` renews it, what ``Set-Cookie`` removes it. It also checks a
-session cookie the app itself set on a response (the app's cookie wins over a renewal, but
-must keep ``auth_time``).
+Joins :mod:`gateway.session.cookies` (names, chunks, ``Set-Cookie`` strings),
+:mod:`gateway.session.token` (JWE) and :mod:`gateway.session.cache` (the decode cache) into
+the three things the pipeline asks: what session does this request carry, what
+``Set-Cookie`` renews it, what ``Set-Cookie`` removes it. It also checks a session cookie the
+app itself set on a response (the app's cookie wins over a renewal, but must keep
+``auth_time``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ unused bits of its last character zero, as every encoder writes them), so one to
 spelling. The IV and tag must have the lengths jose requires (GCM 12 and 16 bytes, CBC-HS512
 16 and 32). Time is not checked here; the policy does that.
 
-Speed: JWEs are opened and sealed by :mod:`gateway.jwe` with ``cryptography``'s primitives
+Speed: JWEs are opened and sealed by :mod:`gateway.session.jwe` with ``cryptography``'s primitives
 directly. jwcrypto stays the reference: :class:`ReferenceCodec` is this codec going through
 jwcrypto instead, and tests/unit/test_codec_differential.py feeds both the same tokens.
 

@@ -1,6 +1,6 @@
 """The upstream connections of one config: per upstream, keep-alive HTTP connections (the lean
 client) and an aiohttp session for WebSockets. Rebuilt by a reload that changes the upstreams
-or the timeouts (see :class:`gateway.runtime.Runtime`)."""
+or the timeouts (see :meth:`gateway.state.GatewayState.swap`)."""
 
 from __future__ import annotations
 
