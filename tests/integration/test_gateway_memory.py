@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 
 from gateway.session.token import SessionCodec
-from tests.integration.upstream.test_upstream_streaming import (
+from tests.integration.upstream.test_forward_streaming import (
     CHUNK,
     GIB,
     memory_kib,

@@ -25,7 +25,18 @@ from jwcrypto.jwk import JWK
 from gateway.config import Flavor
 from gateway.session import jwe
 from gateway.session.token import InvalidToken, ReferenceCodec, SessionCodec
-from tests.unit.test_codec import CLAIMS, OLD, SECRET, V4, V5, V5_NAME, b64, kid, v4_key, v5_key
+from tests.unit.session.test_token import (
+    CLAIMS,
+    OLD,
+    SECRET,
+    V4,
+    V5,
+    V5_NAME,
+    b64,
+    kid,
+    v4_key,
+    v5_key,
+)
 
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 SECRETS = [SECRET, OLD]

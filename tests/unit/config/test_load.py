@@ -20,7 +20,7 @@ from gateway.config import (
     load_config_text,
 )
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "config"
 SECRET = "s" * 40
 ENV = {"SECRET": SECRET}
 
