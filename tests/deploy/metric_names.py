@@ -1,4 +1,4 @@
-"""The metric series the gateway exports, from gateway/metrics.py itself, and the gateway
+"""The metric series the gateway exports, from gateway/observe/metrics.py itself, and the gateway
 metric names and label matchers that a PromQL expression uses: so a rule or a panel that
 names a metric or label the gateway does not have fails a test instead of staying empty."""
 

@@ -1,6 +1,6 @@
 """deploy/prometheus: `promtool check rules`, `promtool test rules` (a case for every alert),
 proof that those tests bite, `promtool check config` for compose's prometheus.yml, and every
-metric and label the rules use checked against gateway/metrics.py."""
+metric and label the rules use checked against gateway/observe/metrics.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Hand-made tokens for the cookie corpus: keys derived here, independently of gateway.codec,
-and jwcrypto to seal exactly the header and payload a case needs."""
+"""Hand-made tokens for the cookie corpus: keys derived here, independently of
+gateway.session.token, and jwcrypto to seal exactly the header and payload a case needs."""
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
 """Issue 4, class 4 (tokens): forged session tokens never pass, and never break the gateway.
 
-Keys are derived in tests/hostile/forge.py, independently of gateway.codec. The cases: ``zip``,
-``crit``, ``alg: none``, a JWS where a JWE is expected, other ``enc`` and ``alg``, the other
-flavor, the wrong secret or salt, NextAuth's state / PKCE / CSRF-like JWEs (same secret, no
-``sub``), odd claims, tampering, base64 of garbage, and ``exp`` on both sides of the 15 s
-skew. Each goes through a real gateway for both flavors, whole and in chunks, checked by
-:func:`tests.hostile.verdicts.assert_decision`; a hypothesis property mutates valid tokens.
+Keys are derived in tests/hostile/forge.py, independently of gateway.session.token. The
+cases: ``zip``, ``crit``, ``alg: none``, a JWS where a JWE is expected, other ``enc`` and
+``alg``, the other flavor, the wrong secret or salt, NextAuth's state / PKCE / CSRF-like JWEs
+(same secret, no ``sub``), odd claims, tampering, base64 of garbage, and ``exp`` on both
+sides of the 15 s skew. Each goes through a real gateway for both flavors, whole and in
+chunks, checked by :func:`tests.hostile.verdicts.assert_decision`; a hypothesis property
+mutates valid tokens.
 """
 
 from __future__ import annotations

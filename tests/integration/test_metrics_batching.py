@@ -1,4 +1,4 @@
-"""Metrics are recorded once per loop turn (gateway.turns), yet through the real gateway a
+"""Metrics are recorded once per loop turn (gateway.observe.turns), yet through the real gateway a
 client that got its answer already finds its request in the registry, with no flush; the
 in-flight gauge follows a request held at the upstream. Used directly, GatewayMetrics lags by
 exactly one turn, which flush() closes."""

@@ -1,4 +1,6 @@
-"""Every row of DESIGN.md's decision and response tables, through a real gateway and upstream."""
+"""Every decision (allowed, refreshed, public, unauthenticated, invalid, expired, forbidden, no
+route) and the response it gets (proxied with identity headers, renewed, a 302 to the login
+page or a 401, the cookie deleted, 403, 404, 502, 504), through a real gateway and upstream."""
 
 from __future__ import annotations
 

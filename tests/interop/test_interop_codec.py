@@ -1,9 +1,10 @@
-"""gateway.codec and gateway.cookies against the REAL next-auth 4.24.15 and @auth/core 0.41.3.
+"""gateway.session.token and gateway.session.cookies against the REAL next-auth 4.24.15 and
+@auth/core 0.41.3.
 
 Tokens go both ways (the packages' encode -> our decode, our encode -> their decode), chunked
 cookies go both ways through their SessionStore, and the places where the gateway is stricter
 than the packages on purpose are pinned here, so a package upgrade that changes them shows up.
-Keys for hand-made tokens are derived in this file, independently of gateway.codec.
+Keys for hand-made tokens are derived in this file, independently of gateway.session.token.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The decision table with a fixed clock: one row per case, in DESIGN.md's order."""
+"""The decision table (gateway.policy.evaluate) with a fixed clock, one row per case: no
+session, then sessions refused (unreadable chunks or claims, an iat in the future, a bad
+auth_time), expired (exp past the skew, idle, the hard cap), forbidden by the route's roles,
+renewed (update_age, a missing auth_time, an old secret), and static policies."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""gateway.upstream against real servers on 127.0.0.1: what the upstream receives, what the
+"""gateway.upstream.forward against real servers on 127.0.0.1: what the upstream receives, what the
 client gets back, how upstream failures surface, and WebSocket relaying."""
 
 from __future__ import annotations

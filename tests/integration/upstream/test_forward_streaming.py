@@ -1,4 +1,4 @@
-"""gateway.upstream streams both ways: bytes move before either side finishes, failures in
+"""gateway.upstream.forward streams both ways: bytes move before either side finishes, failures in
 the middle of a body cut the other side instead of ending it cleanly, and memory stays flat
 for a GiB each way."""
 

@@ -1,4 +1,4 @@
-"""gateway.h1client against real servers on 127.0.0.1: keep-alive reuse and when not to,
+"""gateway.upstream.h1client against real servers on 127.0.0.1: keep-alive reuse and when not to,
 stale connections, body framing both ways, early answers, failures and read timeouts.
 
 h1client drives aiohttp internals (ResponseHandler, StreamWriter): these tests fail first if

@@ -1,4 +1,4 @@
-"""gateway.admin: what /readyz reports, and the upstream probe behind it."""
+"""gateway.serve.metrics_port: what /readyz reports, and the upstream probe behind it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""gateway.reload: change detection by stat, what a reload keeps, and the reload itself."""
+"""gateway.serve.reload: change detection by stat, what a reload keeps, and the reload itself."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ class Collect(logging.Handler):
 
 @pytest.fixture
 def records() -> Iterator[list[logging.LogRecord]]:
-    """What gateway.reload logged (collected on the logger itself: configure_logging, if a
+    """What gateway.serve.reload logged (collected on the logger itself: configure_logging, if a
     test ran it, stops propagation to the root)."""
     logger, handler = logging.getLogger("gateway.reload"), Collect()
     logger.addHandler(handler)

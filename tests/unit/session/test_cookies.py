@@ -1,4 +1,4 @@
-"""gateway.cookies: Cookie header parsing, the chunk table, and Set-Cookie strings.
+"""gateway.session.cookies: Cookie header parsing, the chunk table, and Set-Cookie strings.
 
 tests/interop compares the same reads and writes with the real packages' SessionStore.
 """

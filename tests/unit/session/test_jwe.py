@@ -1,4 +1,4 @@
-"""gateway.jwe: compact JWE parts, canonical base64url, and the two content encryptions
+"""gateway.session.jwe: compact JWE parts, canonical base64url, and the two content encryptions
 (RFC 7518's own AES_256_CBC_HMAC_SHA_512 test vector; round trips; wrong keys)."""
 
 from __future__ import annotations

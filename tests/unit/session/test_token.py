@@ -1,4 +1,5 @@
-"""gateway.codec: round trips, rotation, and a table of bad tokens with their stable reasons.
+"""gateway.session.token: round trips, rotation, and a table of bad tokens with their stable
+reasons.
 
 Hand-made tokens use keys derived here, independently of the codec, and jwcrypto to encrypt
 exactly the header or payload a row needs. tests/interop checks the same format against the

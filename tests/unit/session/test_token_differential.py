@@ -1,4 +1,4 @@
-"""The fast codec (gateway.jwe on cryptography's primitives) against the reference
+"""The fast codec (gateway.session.jwe on cryptography's primitives) against the reference
 (ReferenceCodec: the same codec with every JWE opened and sealed by jwcrypto).
 
 Both get the same tokens — valid ones (rotation, both flavors, every enc, odd payloads),
