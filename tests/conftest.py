@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 from aiohttp.web import BaseRequest
+from prometheus_client import CollectorRegistry
 
-from gateway.serve.handler import Gateway
+from gateway.config import GatewayConfig
+from gateway.serve import Gateway, build_gateway
+from tests.support import FakeClock
+from tests.support.harness import GatewayClient, Harness, Harnesses, MakeHarness
 
 
 @pytest.fixture
@@ -27,17 +31,15 @@ def restore_logging() -> Iterator[None]:
         logger.propagate = propagate
 
 
-GatewayClient = Callable[[Gateway], Awaitable[TestClient[BaseRequest, None]]]
-
-
 @pytest.fixture
 async def gateway_client(
     aiohttp_client: Any,
     aiohttp_raw_server: Any,
 ) -> AsyncIterator[GatewayClient]:
     """``await gateway_client(build_gateway(...))``: a test client of the gateway served on
-    127.0.0.1 by aiohttp's low-level server, as ``gateway run`` serves it; its upstream
-    connections are closed after the test."""
+    127.0.0.1 by aiohttp's low-level server with the gateway's handler and field limits (not
+    the production server of ``gateway run``: tests.support.start_gateway is that); its
+    upstream connections are closed after the test."""
     gateways: list[Gateway] = []
 
     async def make(gateway: Gateway) -> TestClient[BaseRequest, None]:
@@ -48,3 +50,25 @@ async def gateway_client(
     yield make
     for gateway in gateways:
         await gateway.close()
+
+
+@pytest.fixture
+async def harness_factory(gateway_client: GatewayClient) -> AsyncIterator[MakeHarness]:
+    """``await harness_factory(flavor=..., routes=..., extra=...)``: a
+    :class:`~tests.support.harness.Harness` (a recording upstream, the gateway in front of it
+    through :func:`gateway_client`, a FakeClock at T0)."""
+
+    async def serve(
+        config: GatewayConfig, clock: FakeClock, registry: CollectorRegistry
+    ) -> TestClient[Any, Any]:
+        return await gateway_client(build_gateway(config, registry=registry, clock=clock))
+
+    harnesses = Harnesses(serve)
+    yield harnesses
+    await harnesses.close()
+
+
+@pytest.fixture
+async def gw(harness_factory: MakeHarness) -> Harness:
+    """The default harness: nextauth-v4, the integration config."""
+    return await harness_factory()

@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.hostile.conftest import LiveGateway
 from tests.hostile.verdicts import API, BOB, FLAVORS, assert_decision
-from tests.integration.conftest import T0
+from tests.support import T0
+from tests.support.live import LiveGateway
 
 CORPUS = Path(__file__).parent.parent / "data" / "hostile_cookies.tsv"
 

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from multidict import CIMultiDictProxy
 
 from gateway.trust import FORWARDING_HEADERS
-from tests.hostile.conftest import LiveGateway, Seen, _LiveLoop
-from tests.integration.conftest import T0
+from tests.support import T0
+from tests.support.live import LiveGateway, LiveLoop, Seen
 
 CORPUS = Path(__file__).parent.parent / "data" / "identity_spoofing.tsv"
 IDENTITY = {
@@ -247,7 +247,7 @@ def test_forwarding_lies_on_a_websocket_upgrade(live: LiveGateway) -> None:
 
 
 @pytest.fixture(scope="module")
-def behind_proxy(_live_loop: _LiveLoop) -> LiveGateway:
+def behind_proxy(_live_loop: LiveLoop) -> LiveGateway:
     """The gateway with the test client as its trusted proxy."""
     return _live_loop.gateway("nextauth-v4", "", trusted="127.0.0.1/32")
 

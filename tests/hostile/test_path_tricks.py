@@ -27,18 +27,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.hostile.conftest import LiveGateway, _LiveLoop
-from tests.integration.conftest import T0
+from tests.support import T0
+from tests.support.live import LiveGateway, LiveLoop
 
 DATA = Path(__file__).parent.parent / "data"
-ROUTES = """
-  - {name: nextauth, path: /api/auth/, public: true}
-  - {name: login,    path: /login,     public: true}
-  - {name: public,   path: /public/,   public: true}
-  - {name: admin,    path: /admin/,    roles: [admin]}
-  - {name: api,      path: /api/,      unauthenticated: 401}
-  - {name: app,      path: /}
-"""
+ROUTES = (
+    "name: nextauth, path: /api/auth/, public: true",
+    "name: login,    path: /login,     public: true",
+    "name: public,   path: /public/,   public: true",
+    "name: admin,    path: /admin/,    roles: [admin]",
+    "name: api,      path: /api/,      unauthenticated: 401",
+    "name: app,      path: /",
+)
 PUBLIC_PREFIXES = ("/api/auth", "/login", "/public")
 NAV = ("Accept", "text/html")
 BOB: dict[str, Any] = {"sub": "user-bob", "role": "general"}
@@ -46,12 +46,12 @@ ALICE: dict[str, Any] = {"sub": "user-alice", "role": "admin", "auth_time": T0 -
 
 
 @pytest.fixture(scope="module")
-def gateway(_live_loop: _LiveLoop) -> LiveGateway:
+def gateway(_live_loop: LiveLoop) -> LiveGateway:
     return _live_loop.gateway("nextauth-v4", routes=ROUTES)
 
 
 @pytest.fixture(scope="module")
-def behind_proxy(_live_loop: _LiveLoop) -> LiveGateway:
+def behind_proxy(_live_loop: LiveLoop) -> LiveGateway:
     return _live_loop.gateway("nextauth-v4", routes=ROUTES, trusted="127.0.0.1/32")
 
 

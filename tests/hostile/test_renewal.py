@@ -22,8 +22,9 @@ from typing import Any
 import pytest
 
 from tests.hostile.browser import cookie_header, jar_after
-from tests.hostile.wire import RawResponse, exchange_async, request_bytes
-from tests.integration.conftest import T0, Harness
+from tests.support import T0
+from tests.support.harness import Harness
+from tests.support.wire import RawResponse, exchange_async, request_bytes
 
 BOB = {"sub": "user-bob", "email": "bob@example.com", "role": "general"}  # renews after 6h
 ALICE = {"sub": "user-alice", "role": "admin"}  # renews after 1h, 12h cap

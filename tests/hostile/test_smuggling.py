@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.hostile.conftest import LiveGateway
-from tests.integration.conftest import T0
+from tests.support import T0
+from tests.support.live import LiveGateway
 
 BOB = {"sub": "user-bob", "role": "general"}
 API = ("Accept", "application/json")

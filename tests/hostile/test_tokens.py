@@ -19,10 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.hostile.conftest import COOKIE_V5, LiveGateway
 from tests.hostile.forge import b64, json_b64, jws, seal, v4_key, v5_key, v5_kid
 from tests.hostile.verdicts import API, BOB, FLAVORS, assert_decision
-from tests.integration.conftest import SECRET, T0
+from tests.support import T0
+from tests.support.harness import SECRET
+from tests.support.live import COOKIE_V5, LiveGateway
 
 # --- forged tokens -----------------------------------------------------------------------------
 

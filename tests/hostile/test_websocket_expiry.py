@@ -12,20 +12,94 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import WSMsgType
+from aiohttp import WSMsgType, web
+from aiohttp.test_utils import TestClient
 
-from gateway.session.token import SessionCodec
-from tests.hostile.conftest import MakeWsGateway, WsGateway
-from tests.hostile.wire import DEADLINE
-from tests.integration.conftest import T0, FakeClock
+from gateway.config import GatewayConfig, load_config_text
+from tests.support import T0, FakeClock, GatewayTestServer, claims_of, mint
+from tests.support.harness import harness_config_text
+from tests.support.wire import DEADLINE
 
 BOB = {"sub": "user-bob", "role": "general"}  # general: max_age 1d, update_age 6h
 ALICE = {"sub": "user-alice", "role": "admin"}  # admin: max_age 2h, update_age 1h, cap 12h
 DAY, HOUR = 86400, 3600
+
+
+@dataclass
+class WsUpstream:
+    """The upstream's side of every WebSocket: what it received and the close code it got."""
+
+    received: list[str] = field(default_factory=list)
+    close_codes: list[int | None] = field(default_factory=list)
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def app(self) -> web.Application:
+        async def echo(request: web.Request) -> web.WebSocketResponse:
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            async for message in ws:
+                if message.type is WSMsgType.TEXT:
+                    self.received.append(message.data)
+                    await ws.send_str(message.data)
+            self.close_codes.append(ws.close_code)
+            self.closed.set()
+            return ws
+
+        app = web.Application()
+        app.router.add_get("/ws", echo)
+        app.router.add_get("/admin/ws", echo)
+        return app
+
+
+@dataclass
+class WsGateway:
+    """A gateway (served as ``gateway run`` serves it) in front of a :class:`WsUpstream`."""
+
+    config: GatewayConfig
+    client: TestClient[Any, Any]
+    upstream: WsUpstream
+
+    def token(self, claims: dict[str, Any], *, iat: float, max_age: int = 86400) -> str:
+        session = self.config.session
+        return mint(
+            claims,
+            iat=iat,
+            max_age=max_age,
+            secrets=session.secrets,
+            flavor=session.flavor,
+            cookie=session.cookie,
+        )
+
+    def cookie(self, claims: dict[str, Any], *, iat: float) -> dict[str, str]:
+        return {"Cookie": f"{self.config.session.cookie}={self.token(claims, iat=iat)}"}
+
+
+MakeWsGateway = Callable[[Callable[[], float]], Awaitable[WsGateway]]
+
+
+@pytest.fixture
+async def ws_gateway(aiohttp_server: Any) -> AsyncIterator[MakeWsGateway]:
+    """``await ws_gateway(clock)``: a :class:`WsGateway` on that clock."""
+    clients: list[TestClient[Any, Any]] = []
+
+    async def make(clock: Callable[[], float]) -> WsGateway:
+        upstream = WsUpstream()
+        server = await aiohttp_server(upstream.app(), host="127.0.0.1")
+        config = load_config_text(harness_config_text(server.port), "ws.yaml", env={})
+        client: TestClient[Any, Any] = TestClient(GatewayTestServer(config, clock=clock))
+        await client.start_server()
+        clients.append(client)
+        return WsGateway(config, client, upstream)
+
+    yield make
+    for client in clients:
+        await client.close()
 
 
 async def receive(ws: aiohttp.ClientWebSocketResponse) -> aiohttp.WSMessage:
@@ -56,7 +130,7 @@ def renewed_on_upgrade(gateway: WsGateway) -> dict[str, Any]:
     jar = gateway.client.session.cookie_jar.filter_cookies(gateway.client.make_url("/"))
     assert name in jar, "the upgrade response carries no renewed session cookie"
     session = gateway.config.session
-    return SessionCodec(session.flavor, session.secrets).decode(jar[name].value, name).claims
+    return claims_of(jar[name].value, secrets=session.secrets, flavor=session.flavor, cookie=name)
 
 
 async def test_max_age_from_iat_closes_with_1008(ws_gateway: MakeWsGateway) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from tests.hostile.conftest import LiveGateway
-from tests.hostile.wire import RawResponse
+from tests.support.live import LiveGateway
+from tests.support.wire import RawResponse
 
 NAV = ("Accept", "text/html")
 API = ("Accept", "application/json")

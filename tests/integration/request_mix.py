@@ -6,13 +6,13 @@ counters and the log lines against one table.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from yarl import URL
 
-from tests.integration.conftest import T0, Harness, MakeHarness
+from tests.support import T0, free_port
+from tests.support.harness import Harness, MakeHarness
 
 COOKIE = "next-auth.session-token"
 API = {"Accept": "application/json"}
@@ -23,21 +23,15 @@ QUERY_SECRET = "query-secret-9f3b1c"
 GARBAGE = "not-a-token-but-a-cookie-value-7d2e"
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def mix_routes() -> str:
-    return f"""
-  - {{name: nextauth, path: /api/auth/, public: true}}
-  - {{name: login,    path: /login,     public: true}}
-  - {{name: admin,    path: /admin/,    roles: [admin]}}
-  - {{name: api,      path: /api/,      unauthenticated: 401}}
-  - {{name: dead,     path: /dead/,     upstream: "http://127.0.0.1:{closed_port()}"}}
-  - {{name: app,      path: /app/}}
-"""
+def mix_routes() -> list[str]:
+    return [
+        "name: nextauth, path: /api/auth/, public: true",
+        "name: login,    path: /login,     public: true",
+        "name: admin,    path: /admin/,    roles: [admin]",
+        "name: api,      path: /api/,      unauthenticated: 401",
+        f'name: dead,     path: /dead/,     upstream: "http://127.0.0.1:{free_port()}"',
+        "name: app,      path: /app/",
+    ]
 
 
 async def mix_harness(harness_factory: MakeHarness, extra: str = "") -> Harness:

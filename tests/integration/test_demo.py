@@ -23,8 +23,8 @@ from gateway.config import (
 )
 from gateway.demo.upstream import build_demo_app
 from gateway.serve.handler import build_gateway
-from tests.conftest import GatewayClient
-from tests.integration.conftest import FakeClock
+from tests.support import FakeClock
+from tests.support.harness import GatewayClient
 
 NAV = {"Accept": "text/html"}
 

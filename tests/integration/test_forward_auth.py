@@ -6,7 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.integration.conftest import T0, Harness, MakeHarness
+from tests.support import T0
+from tests.support.harness import Harness, MakeHarness
 
 COOKIE = "next-auth.session-token"
 BOB = {"sub": "user-bob", "email": "bob@example.com", "role": "general"}

@@ -13,7 +13,6 @@ from aiohttp import ClientResponse
 
 from gateway.config import LogSettings
 from gateway.observe.logs import configure_logging
-from tests.integration.conftest import SECRET, Harness, MakeHarness
 from tests.integration.request_mix import (
     GARBAGE,
     QUERY_SECRET,
@@ -21,6 +20,7 @@ from tests.integration.request_mix import (
     mix_harness,
     send_mix,
 )
+from tests.support.harness import SECRET, Harness, MakeHarness
 
 pytestmark = pytest.mark.usefixtures("restore_logging")  # configure_logging is global
 

@@ -19,8 +19,8 @@ from prometheus_client.utils import floatToGoString
 
 from gateway.observe.metrics import AGE_BUCKETS
 from gateway.serve.metrics_port import Readiness, build_admin_app
-from tests.integration.conftest import Harness, MakeHarness
 from tests.integration.request_mix import CASES, mix_harness, send_mix
+from tests.support.harness import Harness, MakeHarness
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry
 
 from gateway.observe.metrics import GatewayMetrics
 from gateway.policy import Decision, Kind
-from tests.integration.conftest import T0, Harness
+from tests.support import T0
+from tests.support.harness import Harness
 
 COOKIE = "next-auth.session-token"
 BOB = {"sub": "user-bob", "email": "bob@example.com", "role": "general"}

@@ -4,14 +4,14 @@ page or a 401, the cookie deleted, 403, 404, 502, 504), through a real gateway a
 
 from __future__ import annotations
 
-import socket
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from prometheus_client import generate_latest
 
-from tests.integration.conftest import OLD_SECRET, SECRET, T0, Harness, MakeHarness
+from tests.support import T0, free_port
+from tests.support.harness import OLD_SECRET, SECRET, Harness, MakeHarness
 
 COOKIE = "next-auth.session-token"
 NAV = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
@@ -211,7 +211,7 @@ async def test_old_secret_session_is_renewed_with_the_new_one(harness_factory: M
 
 
 async def test_no_route_is_404(harness_factory: MakeHarness) -> None:
-    gw = await harness_factory(routes="  - {name: login, path: /login, public: true}")
+    gw = await harness_factory(routes=["name: login, path: /login, public: true"])
     api = await gw.client.get("/elsewhere", headers=API)
     assert api.status == 404 and await api.json() == {"error": "not_found"}
     nav = await gw.client.get("/elsewhere", headers=NAV)
@@ -273,15 +273,9 @@ async def test_gateway_prefix_is_never_proxied(gw: Harness, path: str) -> None:
     assert gw.recorder.requests == []
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_upstream_refusing_is_502(harness_factory: MakeHarness) -> None:
     gw = await harness_factory(
-        routes=f"  - {{name: dead, path: /, upstream: http://127.0.0.1:{closed_port()}}}"
+        routes=[f"name: dead, path: /, upstream: http://127.0.0.1:{free_port()}"]
     )
     token = gw.token(BOB, iat=T0 - 60)
     response = await gw.client.get("/", headers={**API, "Cookie": f"{COOKIE}={token}"})

@@ -29,7 +29,7 @@ from gateway.session.cookies import (
     set_session,
 )
 from gateway.session.token import InvalidToken, SessionCodec
-from tests.interop.conftest import NextAuth
+from tests.support.nextauth import NextAuth
 
 pytestmark = pytest.mark.interop
 

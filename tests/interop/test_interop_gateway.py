@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import OLD_SECRET, SECRET, T0, Harness, MakeHarness
-from tests.interop.conftest import NextAuth
+from tests.support import T0
+from tests.support.harness import OLD_SECRET, SECRET, Harness, MakeHarness
+from tests.support.nextauth import NextAuth
 
 pytestmark = pytest.mark.interop
 V4, V5 = "nextauth-v4", "authjs-v5"

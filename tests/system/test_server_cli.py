@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.system.conftest import Launch
+from tests.support.gateway_process import Launch
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.system.conftest import Launch, Upstream, eventually, free_port, sha12
+from tests.support import free_port
+from tests.support.gateway_process import Launch, sha12
+from tests.support.polling import eventually
+from tests.support.upstreams import Upstream
 
 
 async def test_health_endpoints_answer_json_on_the_metrics_port(
@@ -34,7 +37,7 @@ async def test_readyz_waits_until_every_upstream_answered(
     later = free_port()
     gateway = await launch(
         ready=False,
-        more_routes=(f"  - {{name: later, path: /later/, upstream: http://127.0.0.1:{later}}}"),
+        more_routes=[f"name: later, path: /later/, upstream: http://127.0.0.1:{later}"],
     )
 
     async def starting() -> bool:

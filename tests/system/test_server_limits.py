@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tests.system.conftest import DEADLINE, Launch
+from tests.support.gateway_process import Launch
+from tests.support.polling import DEADLINE
 
 
 async def test_a_client_slower_than_client_header_is_dropped(launch: Launch) -> None:

@@ -14,34 +14,26 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.system.conftest import (
-    Gateway,
-    Launch,
-    eventually,
-    replace_atomically,
-    sample,
-    session_cookie,
-    sha12,
-    swap_configmap,
-    write_in_place,
-)
+from tests.support.config_files import replace_atomically, swap_configmap, write_in_place
+from tests.support.gateway_process import GatewayProcess, Launch, sample, session_cookie, sha12
+from tests.support.polling import eventually
 
 TWO_HOURS = 7200
 RELOADS = "gateway_config_reloads_total"
 
 
-async def reloads(gateway: Gateway, result: str) -> float:
+async def reloads(gateway: GatewayProcess, result: str) -> float:
     return sample(await gateway.scrape(), RELOADS, result=result)
 
 
-async def reloaded(gateway: Gateway, result: str, count: float) -> None:
+async def reloaded(gateway: GatewayProcess, result: str, count: float) -> None:
     async def reached() -> bool:
         return await reloads(gateway, result) >= count
 
     await eventually(reached, f'{RELOADS}{{result="{result}"}} to reach {count}')
 
 
-async def api_status(gateway: Gateway) -> int:
+async def api_status(gateway: GatewayProcess) -> int:
     """A request by a session written two hours ago: allowed under max_age 1d, expired
     under 1h."""
     status, _ = await gateway.get("/api/x", headers={"Cookie": session_cookie(TWO_HOURS)})

@@ -10,10 +10,12 @@ import time
 import aiohttp
 import pytest
 
-from tests.system.conftest import Gateway, Launch, Upstream, eventually, refuses_connections, until
+from tests.support.gateway_process import GatewayProcess, Launch, refuses_connections
+from tests.support.polling import eventually, until
+from tests.support.upstreams import Upstream
 
 
-async def draining(gateway: Gateway) -> None:
+async def draining(gateway: GatewayProcess) -> None:
     async def answered_503() -> bool:
         status, body = await gateway.readyz()
         return status == 503 and body["status"] == "draining"
@@ -21,7 +23,7 @@ async def draining(gateway: Gateway) -> None:
     await eventually(answered_503, "/readyz to answer 503 draining")
 
 
-async def stalled(gateway: Gateway, upstream: Upstream) -> asyncio.Task[tuple[int, str]]:
+async def stalled(gateway: GatewayProcess, upstream: Upstream) -> asyncio.Task[tuple[int, str]]:
     """A request that waits in the upstream until the test releases it."""
     request = asyncio.create_task(gateway.get("/stall"))
     await until(lambda: "/stall" in upstream.paths, "the upstream to receive /stall")

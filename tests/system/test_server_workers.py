@@ -11,29 +11,22 @@ from pathlib import Path
 
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from tests.system.conftest import (
-    Gateway,
-    Launch,
-    Upstream,
-    alive,
-    eventually,
-    sample,
-    session_cookie,
-    until,
-    write_in_place,
-)
+from tests.support.config_files import write_in_place
+from tests.support.gateway_process import GatewayProcess, Launch, alive, sample, session_cookie
+from tests.support.polling import eventually, until
+from tests.support.upstreams import Upstream
 
 REQUESTS = "gateway_requests_total"
 APP_200 = {"route": "app", "method": "GET", "code": "200"}
 
 
-def metrics_dir(gateway: Gateway) -> Path:
+def metrics_dir(gateway: GatewayProcess) -> Path:
     """The supervisor's multiprocess directory (under the TMPDIR the test gave it)."""
     (directory,) = (gateway.output.parent / "tmp").glob("gateway-metrics-*")
     return directory
 
 
-def requests_by_pid(gateway: Gateway) -> dict[int, float]:
+def requests_by_pid(gateway: GatewayProcess) -> dict[int, float]:
     """Requests each worker counted, read from its own multiprocess file."""
     counts = {}
     for path in metrics_dir(gateway).glob("counter_*.db"):
@@ -46,12 +39,12 @@ def requests_by_pid(gateway: Gateway) -> dict[int, float]:
     return counts
 
 
-async def serving_pids(gateway: Gateway) -> list[int]:
+async def serving_pids(gateway: GatewayProcess) -> list[int]:
     status, body = await gateway.readyz()
     return list(body["workers"]["serving"]) if status == 200 else []
 
 
-async def counted(gateway: Gateway, total: float) -> None:
+async def counted(gateway: GatewayProcess, total: float) -> None:
     async def reached() -> bool:
         return sample(await gateway.scrape(), REQUESTS, **APP_200) == total
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -31,6 +30,7 @@ from tests.integration.forwarder import (
     loopback,
     serving,
 )
+from tests.support import free_port
 
 DEADLINE = 5.0  # seconds: generous bound for things that should happen at once
 NO_AUTO = ("User-Agent", "Accept", "Accept-Encoding")  # the test client adds none of these
@@ -48,13 +48,6 @@ def recording_app(
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", handler)
     return app
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on: bound, then released."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- hop-by-hop headers ------------------------------------------------------------------
@@ -207,7 +200,7 @@ async def test_target_that_could_split_the_request_line_is_refused(target: str) 
             await forward_http(
                 make_mocked_request("GET", "/"),
                 pool,
-                Upstream("http", "127.0.0.1", closed_port()),
+                Upstream("http", "127.0.0.1", free_port()),
                 path_qs=target,
                 headers=CIMultiDict(),
             )
@@ -410,7 +403,7 @@ async def test_upstream_headers_are_not_added_to(through: Through, raw: RawUpstr
 
 
 async def test_refused_connection_is_502(through: Through) -> None:
-    client, forwarding = await through(closed_port())
+    client, forwarding = await through(free_port())
     async with client.get("/page?token=s3cr3t") as resp:
         assert resp.status == 502
     (error,) = forwarding.errors
@@ -654,7 +647,7 @@ async def test_malformed_websocket_handshake_is_400_without_upstream(through: Th
 
 
 async def test_websocket_refused_upstream_is_502_before_accepting(through: Through) -> None:
-    client, forwarding = await through(closed_port())
+    client, forwarding = await through(free_port())
     with pytest.raises(aiohttp.WSServerHandshakeError) as caught:
         await client.ws_connect("/ws")
     assert caught.value.status == 502

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator
 
@@ -11,6 +10,7 @@ import pytest
 
 from gateway.config import GatewayConfig, load_config_text
 from gateway.serve.metrics_port import Readiness
+from tests.support import free_port
 
 SECRET = "unit-test-secret-0123456789abcdef-0123456789"
 
@@ -35,12 +35,6 @@ timeouts: {{connect: 1s}}
         "t.yaml",
         env={},
     )
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -86,7 +80,7 @@ async def wait_for(readiness: Readiness, ready: bool) -> None:
 
 
 async def test_the_probe_reaches_what_listens_and_keeps_trying_the_rest(listening: int) -> None:
-    missing = closed_port()
+    missing = free_port()
     readiness = Readiness(config(listening, other=missing))
     probe = asyncio.create_task(readiness.probe())
     try:
@@ -112,7 +106,7 @@ async def test_a_reload_naming_a_new_upstream_is_probed_but_keeps_the_gateway_re
     probe = asyncio.create_task(readiness.probe())
     try:
         await wait_for(readiness, True)
-        missing = closed_port()
+        missing = free_port()
         readiness.configure(config(listening, other=missing))
         ready, body = readiness.report()
         assert (ready, body["status"]) == (True, "ready")

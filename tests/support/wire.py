@@ -13,7 +13,7 @@ from typing import Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-# Every socket read in this suite ends by then: a gateway that hangs fails the test.
+# Every socket read of these helpers ends by then: a gateway that hangs fails the test.
 DEADLINE = 5.0
 
 Headers = Sequence[tuple[str, str]]
