@@ -3,8 +3,9 @@
 A status outside a kind's expected set is a wrong answer, counted apart from the 5xx: a
 gateway that stays flat in memory because it let garbage through has proven nothing. The
 answers are those of bench/servers.py's config (its ``general`` policy: max_age 1d,
-update_age 6h; ``/admin/`` for the ``admin`` role; ``/api/`` answers 401) and DESIGN.md's
-response table: a navigation is sent to the login page (302), anything else gets a 401.
+update_age 6h; ``/admin/`` for the ``admin`` role; ``/api/`` answers 401) and the gateway's
+response table (docs/architecture.md): a navigation is sent to the login page (302), anything
+else gets a 401.
 """
 
 from __future__ import annotations

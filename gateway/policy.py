@@ -1,4 +1,4 @@
-"""Role -> policy, and the decision table of DESIGN.md as one pure function.
+"""Role -> policy, and the decision table (docs/architecture.md) as one pure function.
 
 ``evaluate`` takes what the cookie said and the time, and returns a :class:`Decision` value;
 it never touches the request or the network, so every row of the table is a unit test with a
@@ -124,7 +124,7 @@ def renewal_reason(session: Session, policy: Policy, now: float) -> str | None:
 
 
 def evaluate(read: SessionRead, route: Route, config: GatewayConfig, now: float) -> Decision:
-    """The decision table of DESIGN.md, in its order."""
+    """The decision table, in its order (docs/architecture.md, "The decision table")."""
     decision = _session_decision(read, route, config, now)
     if route.public:
         return Decision(

@@ -1,48 +1,26 @@
 """Path normalisation and route matching: what was checked is what is served.
 
-Most auth-proxy bypasses are one path read two ways: the proxy checks ``/public/..;/admin``
-as a public page and the backend serves ``/admin``. So :func:`normalise` parses the raw path
-once, refuses what backends read differently, and derives every view from that one parse:
+:func:`normalise` parses the raw path (no query) once, refuses a path that backends read
+differently (:class:`~gateway.errors.BadPath`, a 400), and derives every reading from that one
+parse (:class:`RequestPath`):
 
 ``forward``
     What the upstream receives: percent-decoded, dot segments resolved, repeated slashes
-    merged (as nginx does), then re-encoded. Re-encoding: unreserved characters are always
-    literal (``%41`` -> ``A``, and ``%2e`` can never survive to become a dot segment again);
-    sub-delimiters and ``:`` ``@`` keep the form the client sent (``+`` and ``%2B`` stay
-    distinct for the backends that tell them apart); everything else is ``%XX`` of its UTF-8.
-    Any decoded ``/`` or ``\\`` (``%2F``, ``%5C``, a raw ``\\``) is a segment separator and is
-    forwarded as a real ``/``, so a backend that decodes ``%2F`` and one that does not both see
-    the segments the matcher saw (nginx does the same with a URI in ``proxy_pass``).
+    merged, ``%2F``, ``%5C`` and ``\\`` read as separators, then re-encoded (unreserved
+    characters literal, sub-delimiters and ``:`` ``@`` as the client sent them, the rest
+    ``%XX`` of its UTF-8).
 ``exact``
-    The decoded form of ``forward``: the literal reading of a case-sensitive backend.
+    The decoded form of ``forward``, case kept.
 ``match``
-    The folded reading used for route matching: each segment NFKC-normalised, lower-cased and
-    stripped of trailing dots and spaces (IIS and Windows drop them: ``/admin.`` is ``/admin``).
+    The folded reading for route matching: each segment NFKC-normalised, lower-cased and
+    stripped of trailing dots and spaces.
 
-Routes are matched deny-leaning in both directions (see :func:`match_route`): a protected
-route matches the folded reading (a backend that folds case or Unicode cannot reach it by a
-variant spelling), a public route only when the literal reading matches too (``/API/AUTH/x``
-is not handed unauthenticated to a case-sensitive app whose catch-all page would serve it).
+:func:`match_route` leans towards denying: every route must hold the folded reading, a public
+route the literal one too. A raw ``#`` ends the path; the query never takes part.
 
-Refused (:class:`BadPath`, a 400), each because some backend reads it differently:
-
-- ``;`` anywhere, raw or ``%3B``: Tomcat and Spring strip ``;params`` from each segment
-  (``/admin;x/`` is ``/admin/``, ``/public/..;/admin`` is ``/admin``), some servers do it
-  after decoding (so ``..%3B`` is ``..``), Node takes them literally; no single reading is
-  safe for all, so it is refused, as Spring Security's firewall does.
-- ``%25`` that decodes to another escape (``%252e``, ``%25u002e``): double decoding.
-- control characters (C0, DEL, C1), raw or encoded; malformed escapes; invalid or overlong
-  UTF-8 (``%c0%af``); a raw space.
-- ``..`` above the root; a segment that folds to nothing but dots and spaces (``...``,
-  ``.%20``) and was not a plain ``.`` or ``..``; a compatibility character that folds to
-  ``/``, ``\\``, ``%``, ``;``, ``?`` or ``#`` (fullwidth solidus and friends).
-- a path that does not start with ``/`` (absolute-form targets, ``*``), or over
-  :data:`MAX_PATH_LENGTH`.
-
-A raw ``#`` ends the path (a fragment never takes part; stripping it is what Envoy does since
-CVE-2021-32779). The query string is never passed in. ``%23`` and ``%3F`` are data (``c%23``
-is a real tag name) and are forwarded encoded; only a backend that decodes the path and then
-parses it as a URL again could read them otherwise, and such a backend is broken anyway.
+Why each reading is what it is, what is refused and the backends each refusal guards against:
+SECURITY.md, "Request paths". The cases are in tests/data/path_tricks.tsv
+(tests/unit/test_routes.py) and tests/hostile/test_path_tricks.py.
 """
 
 from __future__ import annotations

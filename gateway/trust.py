@@ -1,11 +1,13 @@
 """The client as the gateway can prove it: address, scheme, host, request id.
 
 Trust assumption: only a peer whose address is in ``trusted_proxies`` may tell the gateway
-about the client, through ``Forwarded``, ``X-Forwarded-For/-Proto/-Host/-Port``,
-``X-Real-IP`` and ``X-Request-Id``. From any other peer these headers are ignored, and the
-caller removes every header in :data:`FORWARDING_HEADERS` (in every spelling:
-:class:`gateway.inbound.InboundFilter`) and sends :func:`forwarded_headers` instead, built from the
-gateway's own view: the TCP peer is the client, the listener's scheme is the protocol.
+about the client, through ``X-Forwarded-For``, ``X-Forwarded-Proto`` and ``X-Forwarded-Host``
+(or the ``for=``, ``proto=`` and ``host=`` of ``Forwarded``) and ``X-Request-Id``; nothing
+else is read (``X-Real-IP``, ``X-Forwarded-Port`` and the rest are only removed). From any
+other peer these headers are ignored. Either way the caller removes every header in
+:data:`FORWARDING_HEADERS` (in every spelling: :class:`gateway.inbound.InboundFilter`) and
+sends :func:`forwarded_headers` instead, built from the gateway's view: from an untrusted
+peer, the TCP peer is the client and the listener's scheme is the protocol.
 
 The client address, from a trusted peer, is found by the standard right-to-left walk: the
 chain is ``X-Forwarded-For`` (or, without it, the ``for=`` of ``Forwarded``) followed by the

@@ -22,8 +22,8 @@ _QUERY_NAME = re.compile(r"[A-Za-z0-9._~-]+")
 _UNSAFE = re.compile(r"[\x00-\x20\x7f\\]")  # whitespace, controls and `\` (read as `/`)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# Metric label values the gateway uses itself (DESIGN "Metrics"): a route or policy with one
-# of these names would be indistinguishable from "nothing matched" on a dashboard.
+# Metric label values the gateway uses itself (README.md, "Metrics"): a route or policy with
+# one of these names would be indistinguishable from "nothing matched" on a dashboard.
 RESERVED_LABELS = frozenset({"none", "_gateway"})
 
 # Headers that carry the transport or the forwarding chain: an identity header with one of

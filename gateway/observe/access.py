@@ -7,10 +7,11 @@ or forge a second one; long ones are cut.
 
 The access line is on the request path, so it skips what the stdlib does per call that it
 does not need: a request appends a tuple, and when its event-loop turn ends the turn's lines
-are made together (:mod:`gateway.observe.turns`). :class:`AccessRecord` is a complete ``LogRecord``
-built without a stack walk or thread and process lookups; the line is built when a handler
-formats it, with ``%`` and the C JSON string escaper instead of ``json.dumps``. With the
-access log off, a request costs one cached level check.
+are made together (:mod:`gateway.observe.turns`). :class:`AccessRecord` is a complete
+``LogRecord`` built without a stack walk or thread and process lookups; the line is built when
+a handler formats it, with ``%`` and the C JSON string escaper instead of ``json.dumps``
+(bench/README.md has the figures). With the access log off, a request costs one cached level
+check.
 """
 
 from __future__ import annotations

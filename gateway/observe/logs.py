@@ -58,10 +58,10 @@ class StdoutHandler(logging.Handler):
     is followed) and flushes, so a container's log collector sees them at once.
 
     The lines of one event-loop turn are written together when it ends (a
-    :class:`~gateway.observe.turns.TurnBatch`): under load one ``write`` carries the access lines of
-    many requests instead of one each. A write never exceeds PIPE_BUF unless one line does,
-    so the lines of workers sharing a pipe never interleave. Outside a loop (start-up, other
-    threads) each line is written at once."""
+    :class:`~gateway.observe.turns.TurnBatch`): under load one ``write`` carries the access
+    lines of many requests instead of one each. A write never exceeds PIPE_BUF unless one
+    line does, so the lines of workers sharing a pipe never interleave. Outside a loop
+    (start-up, other threads) each line is written at once."""
 
     def __init__(self) -> None:
         super().__init__()

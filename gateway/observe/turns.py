@@ -2,8 +2,9 @@
 
 Recording a request in Prometheus and formatting its access line cost little in a tight loop
 and several times more on the request path, where each runs once between everything else a
-request does (measured in bench/: its code and data are no longer in the CPU's caches). So a
-request only appends a tuple; when the loop turn ends, one callback records them all.
+request does: its code and data are no longer in the CPU's caches (the figures are in
+bench/README.md, "Why the code looks like this"). So a request only appends a tuple; when the
+loop turn ends, one callback records them all.
 Under load a turn carries several requests; alone, a request waits for the end of its own
 turn, which comes before the loop reads the next socket event.
 """

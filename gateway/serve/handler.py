@@ -2,8 +2,9 @@
 
 The port is served by aiohttp's low-level server (``web.Server``) with this one handler:
 aiohttp's ``Application`` would resolve a router, build a ``web.Request`` and send a response
-signal for every request (bench/README.md prices it), for one catch-all route (the gateway
-normalises and matches the raw path itself).
+signal for every request, for one catch-all route (the gateway normalises and matches the
+raw path itself). What that saves is measured in bench/README.md ("Why the code looks like
+this").
 """
 
 from __future__ import annotations

@@ -68,7 +68,8 @@ async def run_gateway(
         os.getpid(),
     )
     # Everything built so far lives as long as the process: out of the collector's sight, so
-    # that its full collections do not walk it again and again (~30 us of CPU a request).
+    # that its full collections do not walk it again and again (measured: bench/README.md,
+    # "Why the code looks like this").
     gc.freeze()
     try:
         await stopper.stop.wait()

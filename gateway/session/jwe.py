@@ -1,11 +1,12 @@
 """Compact JWE with ``alg: dir``, the two content encryptions NextAuth uses, opened and sealed
 through ``cryptography``'s primitives directly.
 
-A jwcrypto round trip costs about ten times the crypto it wraps (objects, JSON re-encoding,
-registry checks). Here a token is split and base64-decoded once, the GCM key object is built
-once per key, and CBC-HS512 is RFC 7518 5.2.2 written out. jwcrypto stays the reference:
+A jwcrypto round trip spends most of its time around the crypto it wraps (objects, JSON
+re-encoding, registry checks; bench/README.md has the figures). Here a token is split and
+base64-decoded once, the GCM key object is built once per key, and CBC-HS512 is RFC 7518
+5.2.2 written out. jwcrypto stays the reference:
 :func:`open_reference` and :func:`seal_reference` go through it, and
-tests/unit/test_codec_differential.py checks that both agree on every token it makes.
+tests/unit/session/test_token_differential.py checks that both agree on every token it makes.
 
 Nothing here checks the header's meaning (alg, enc, kid, zip): that is the session codec's.
 """

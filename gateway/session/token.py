@@ -7,8 +7,8 @@ A256CBC-HS512 (or 32 for A256GCM), and ``kid`` = the RFC 7638 thumbprint of the 
 ``oct`` JWK, hashed with SHA-512 for a 64-byte key and SHA-256 for a 32-byte one
 (``sha${bits}`` in @auth/core). tests/interop checks all of it against the real packages.
 
-Stricter than the packages, on purpose (DESIGN.md "Cookie formats"): the protected header is
-checked before any decryption — only ``dir`` with the flavor's ``enc``, no ``zip`` (jose 6
+Stricter than the packages, on purpose (SECURITY.md, "What it refuses"): the protected header
+is checked before any decryption — only ``dir`` with the flavor's ``enc``, no ``zip`` (jose 6
 would inflate it), no ``crit`` — and a session must carry a non-empty string ``sub`` plus
 numeric ``iat`` and ``exp``: NextAuth's state, PKCE and CSRF cookies are JWEs made with the
 same secret and must never pass as a session. Every part must be canonical base64url (the
@@ -16,9 +16,10 @@ unused bits of its last character zero, as every encoder writes them), so one to
 spelling. The IV and tag must have the lengths jose requires (GCM 12 and 16 bytes, CBC-HS512
 16 and 32). Time is not checked here; the policy does that.
 
-Speed: JWEs are opened and sealed by :mod:`gateway.session.jwe` with ``cryptography``'s primitives
-directly. jwcrypto stays the reference: :class:`ReferenceCodec` is this codec going through
-jwcrypto instead, and tests/unit/test_codec_differential.py feeds both the same tokens.
+Speed: JWEs are opened and sealed by :mod:`gateway.session.jwe` with ``cryptography``'s
+primitives directly (bench/README.md has the figures). jwcrypto stays the reference:
+:class:`ReferenceCodec` is this codec going through jwcrypto instead, and
+tests/unit/session/test_token_differential.py feeds both the same tokens.
 
 Rotation: the first secret encrypts. v5 decodes with the secret whose thumbprint is the
 ``kid`` (no ``kid``: the first secret only), as @auth/core does. v4 tokens carry no ``kid`` and
@@ -214,7 +215,7 @@ class SessionCodec:
 
 class ReferenceCodec(SessionCodec):
     """This codec with every JWE opened and sealed by jwcrypto: the reference the fast path is
-    checked against (tests/unit/test_codec_differential.py). Not for the request path."""
+    checked against (tests/unit/session/test_token_differential.py). Not for the request path."""
 
     _open = staticmethod(jwe.open_reference)
     _seal = staticmethod(jwe.seal_reference)
