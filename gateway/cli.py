@@ -190,7 +190,8 @@ def describe(config: GatewayConfig) -> list[str]:
         f"public_url: {config.public_url or '(unset: redirects use relative locations)'}",
         f"session: {session.flavor}, cookie {session.cookie} (and __Secure-{session.cookie}), "
         f"{secrets}, role claim {session.role_claim}, clock skew "
-        f"{format_duration(session.clock_skew)}",
+        f"{format_duration(session.clock_skew)}, auth path {session.auth_path}",
+        f"claims the gateway keeps in the cookie: {_needs(config)}",
         f"login: {config.login.url} (return address in {config.login.callback_param})",
         "policies (a user with several roles gets the first that matches):",
         *_table([_policy_row(policy) for policy in config.policies]),
@@ -227,7 +228,23 @@ def _route_row(route: Route) -> list[str]:
     else:
         access = "any signed-in user"
     signed_out = "" if route.public else f"unauthenticated: {route.unauthenticated}"
-    return [route.name, route.path, access, signed_out, f"-> {route.upstream.origin}"]
+    extras = [] if route.activity else ["passive"]
+    if route.max_auth_age is not None:
+        extras.append(f"max_auth_age {format_duration(route.max_auth_age)}")
+    origin = f"-> {route.upstream.origin}"
+    return [route.name, route.path, access, signed_out, ", ".join(extras), origin]
+
+
+def _needs(config: GatewayConfig) -> str:
+    needs = config.needs
+    if needs.auth_time:
+        auth_time = "auth_time (every session: a route has max_auth_age)"
+    elif any(policy.absolute_max_age is not None for policy in config.policies):
+        auth_time = "auth_time (sessions of policies with absolute_max_age)"
+    else:
+        auth_time = ""
+    found = [text for text in (auth_time, "sid" if needs.sid else "") if text]
+    return ", ".join(found) or "none (nothing needs them)"
 
 
 def _table(rows: list[list[str]]) -> list[str]:

@@ -1,9 +1,10 @@
 """The gateway's own endpoints under ``gateway_prefix`` on the proxied port; never proxied:
 ``/session`` here, and ``/auth`` (forward-auth, see :mod:`gateway.forward_auth`).
 
-``GET {prefix}/session`` tells a single-page app who is signed in and when the session ends,
-so it can warn before a logout. It reads the session without renewing it: a page polling it
-must not keep an idle session alive by itself.
+``GET {prefix}/session`` tells a single-page app who is signed in, since when (``auth_time``,
+``null`` until the gateway has recorded it), which sign-in this is (``sid``, ``null`` where
+no feature needs one) and when the session ends, so it can warn before a logout. It reads
+the session without renewing it: a page polling it must not keep an idle session alive.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from gateway.exchange import Exchange
 from gateway.forward_auth import Original, copy_cookies, original_request, wants_redirect
 from gateway.identity import identity_values
 from gateway.observe import GatewayMetrics
-from gateway.policy import DENIED, Decision, Kind, evaluate, lifetime, roles_of
+from gateway.policy import DENIED, Decision, Kind, evaluate, lifetime, number, roles_of
 from gateway.responses import ERROR_CODES, NO_STORE, error_response, json_response, unauthorised
 from gateway.routes import RequestPath, match_route, normalise
 from gateway.session import parse_cookie_header
@@ -51,8 +52,14 @@ def session_endpoint(
             "policy": decision.policy.name,
             "expires_at": int(times.expires_at),
             "renews_at": None if times.renews_at is None else int(times.renews_at),
+            "auth_time": _whole(number(claims.get("auth_time"))),
+            "sid": claims["sid"] if isinstance(claims.get("sid"), str) else None,
         },
     )
+
+
+def _whole(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def own_endpoint(
@@ -90,10 +97,11 @@ def _forward_auth(
     exchange.found, read = exchange.snapshot.sessions.read(pairs)
     decision = exchange.decision = evaluate(read, route, config, exchange.now)
     metrics.observe_decision(ROUTE_LABEL, decision, exchange.now)
-    exchange.plan_cookies(decision)
+    may_redirect = route.unauthenticated != 401 and wants_redirect(request, original)
+    exchange.plan_cookies(decision, redirect=may_redirect)
     cookies, exchange.set_cookies = exchange.set_cookies, []  # sent here, with nginx copies
     try:
-        response = _auth_answer(request, config, decision, route, original)
+        response = _auth_answer(config, decision, route, original, may_redirect)
     except GatewayError as exc:
         response = error_response(exc, request, config, original.uri)
     copy_cookies(response, cookies)
@@ -101,16 +109,15 @@ def _forward_auth(
 
 
 def _auth_answer(
-    request: web.BaseRequest,
     config: GatewayConfig,
     decision: Decision,
     route: Route,
     original: Original,
+    may_redirect: bool,
 ) -> web.Response:
     if decision.kind is Kind.FORBIDDEN:
         raise Forbidden(decision)
     if decision.kind in DENIED:
-        may_redirect = route.unauthenticated != 401 and wants_redirect(request, original)
         raise LoginRequired(
             decision, route, return_to=original.uri, hint=True, may_redirect=may_redirect
         )

@@ -22,7 +22,8 @@ class GatewayError(Exception):
 
 
 class LoginRequired(GatewayError):
-    """No valid session. ``return_to`` (default: the request's own path and query) goes in
+    """No valid session, or one signed in too long ago for the route (a step-up: the
+    decision's kind says which). ``return_to`` (default: the request's own path and query) goes in
     the login URL; ``may_redirect`` (default: the route allows it) lets a browser navigation
     get the 302; ``hint`` puts the login URL in a ``Location`` header on the 401 (forward-auth
     for nginx, which turns it into the redirect itself)."""

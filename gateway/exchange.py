@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from gateway.policy import Decision, renewed_claims
+from gateway.policy import Decision, Kind, renewed_claims
 from gateway.session import SessionCookie
 from gateway.snapshot import Snapshot
 from gateway.trust import ClientView
@@ -34,15 +34,18 @@ class Exchange:
     def secure(self) -> bool:
         return self.view.proto == "https"
 
-    def plan_cookies(self, decision: Decision) -> None:
-        """The Set-Cookie this response should carry: a renewal, a deletion, or nothing."""
+    def plan_cookies(self, decision: Decision, *, redirect: bool = False) -> None:
+        """The Set-Cookie this response should carry: a renewal, a deletion, or nothing.
+        ``redirect``: the answer is the 302 to the login page, so a step-up deletes the
+        session (the login page must ask for a new sign-in, not bounce straight back)."""
         found, sessions = self.found, self.snapshot.sessions
         assert found is not None
-        if decision.drops_session and found.present:
+        step_up = redirect and decision.kind is Kind.STEP_UP
+        if (decision.drops_session or step_up) and found.present:
             self.set_cookies = sessions.delete(found, self.secure)
         elif decision.renews and decision.session and decision.policy:
-            session = decision.session
-            claims = renewed_claims(session, decision.policy, int(self.now))
+            session, needs = decision.session, self.snapshot.config.needs
+            claims = renewed_claims(session, decision.policy, int(self.now), needs)
             self.renewed_token, self.set_cookies = sessions.renew(
                 found, session.cookie_name, claims, self.secure
             )

@@ -25,9 +25,11 @@ from gateway.errors import (
 )
 from gateway.exchange import Exchange, new_request_id
 from gateway.identity import identity_values
+from gateway.navigation import is_navigation
 from gateway.observe import log_access
 from gateway.policy import DENIED, Decision, Kind, evaluate
-from gateway.responses import NO_STORE, error_response
+from gateway.reissue import attach_cookies, is_sign_in_callback
+from gateway.responses import error_response
 from gateway.routes import RequestPath, match_route, normalise
 from gateway.session import SessionRead, parse_cookie_header, without
 from gateway.state import GatewayState
@@ -115,13 +117,13 @@ async def _proxy(
     exchange.found, read = exchange.snapshot.sessions.read(pairs)
     decision = exchange.decision = _decide(request, read, route, config, exchange.now)
     state.metrics.observe_decision(route.name, decision, exchange.now)
-    exchange.plan_cookies(decision)
+    exchange.plan_cookies(decision, redirect=_redirects(request, route, decision))
     if decision.kind is Kind.FORBIDDEN:
         raise Forbidden(decision)
     if decision.kind in DENIED:
         raise LoginRequired(decision, route)
     headers = _upstream_headers(request, exchange, pairs, route)
-    return await _forward(request, state, route, _target(request, path), headers, exchange)
+    return await _forward(request, state, route, path, headers, exchange)
 
 
 def _route(config: GatewayConfig, path: RequestPath, exchange: Exchange) -> Route:
@@ -142,6 +144,14 @@ def _decide(
             Kind.PUBLIC, "preflight", decision.policy, decision.session, state=decision.state
         )
     return decision
+
+
+def _redirects(request: web.BaseRequest, route: Route, decision: Decision) -> bool:
+    """Whether a step-up is answered with the 302 to the login page (only then is the session
+    deleted, so the login page cannot bounce straight back)."""
+    if decision.kind is not Kind.STEP_UP:
+        return False  # the common case: no need to read the request's headers
+    return route.unauthenticated != 401 and is_navigation(request.method, request.headers)
 
 
 def is_preflight(request: web.BaseRequest) -> bool:
@@ -200,11 +210,13 @@ async def _forward(
     request: web.BaseRequest,
     state: GatewayState,
     route: Route,
-    target: str,
+    path: RequestPath,
     headers: CIMultiDict[str],
     exchange: Exchange,
 ) -> web.StreamResponse:
     started = time.perf_counter()
+    target = _target(request, path)
+    callback = is_sign_in_callback(exchange.snapshot.config, path.match)
 
     def before_send(response: web.StreamResponse) -> None:
         exchange.upstream_seconds = time.perf_counter() - started
@@ -212,7 +224,7 @@ async def _forward(
         if state.draining and response.status != 101:  # a WebSocket keeps its Upgrade
             close_connection(response)
         state.metrics.upstream_answered(route.upstream.label, exchange.upstream_seconds)
-        _attach_cookies(response, exchange)
+        attach_cookies(response, exchange, route, state.metrics, callback)
 
     if is_websocket_upgrade(request):
         return await forward_websocket(
@@ -241,43 +253,6 @@ def close_connection(response: web.StreamResponse) -> None:
     (``Connection: close``), so a keep-alive client reconnects to one that is not stopping."""
     response.force_close()
     response.headers["Connection"] = "close"
-
-
-def _attach_cookies(response: web.StreamResponse, exchange: Exchange) -> None:
-    """Add our Set-Cookie. When the app set the session cookie itself, the app's cookie
-    wins (it knows more): ours is dropped, ``auth_time`` is carried into the app's cookie if
-    it lost it, and request cookies the app's layout does not reuse are deleted, so the
-    browser never keeps a stale chunk beside the app's cookie."""
-    sessions, decision, found = exchange.snapshot.sessions, exchange.decision, exchange.found
-    app = sessions.app_cookies(response.headers.getall("Set-Cookie", ()))
-    cookies = exchange.set_cookies
-    if app:
-        family = {cookie.name for cookie in app}
-        stale = [name for name in (found.present if found else ()) if name not in family]
-        cookies = sessions.delete_names(stale, exchange.secure)
-        valid = decision and decision.state in (Kind.ALLOWED, Kind.REFRESHED)
-        session = decision.session if decision and valid else None
-        replaced = session and sessions.carry_auth_time(
-            app, session, exchange.secure, int(exchange.now)
-        )
-        if replaced:
-            _drop_set_cookies(response, family)
-            cookies = replaced + cookies
-    for cookie in cookies:
-        response.headers.add("Set-Cookie", cookie)
-    if cookies:
-        response.headers["Cache-Control"] = NO_STORE
-
-
-def _drop_set_cookies(response: web.StreamResponse, names: set[str]) -> None:
-    kept = [
-        c
-        for c in response.headers.getall("Set-Cookie", ())
-        if c.partition("=")[0].strip() not in names
-    ]
-    response.headers.popall("Set-Cookie", None)
-    for cookie in kept:
-        response.headers.add("Set-Cookie", cookie)
 
 
 def _close_at(exchange: Exchange) -> float | None:

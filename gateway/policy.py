@@ -8,13 +8,15 @@ fixed clock.
 from __future__ import annotations
 
 import math
+import re
+import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from gateway.config import GatewayConfig, Policy, Route
+from gateway.config import GatewayConfig, Needs, Policy, Route
 from gateway.identity import claim
 from gateway.session import Session, SessionRead
 
@@ -29,9 +31,13 @@ class Kind(StrEnum):
     INVALID = "invalid"
     EXPIRED = "expired"
     FORBIDDEN = "forbidden"
+    STEP_UP = "step_up"  # valid, but signed in longer ago than the route's max_auth_age
 
 
-DENIED = frozenset({Kind.UNAUTHENTICATED, Kind.INVALID, Kind.EXPIRED, Kind.FORBIDDEN})
+DENIED = frozenset({Kind.UNAUTHENTICATED, Kind.INVALID, Kind.EXPIRED, Kind.FORBIDDEN, Kind.STEP_UP})
+NOTHING_NEEDED = Needs()  # a wave-1 config: the gateway keeps no claims of its own
+# A sid the gateway wrote is 22 characters; one from elsewhere must look like an id too.
+_SID = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +94,9 @@ def number(value: object) -> float | None:
     return result if math.isfinite(result) else None
 
 
-def session_verdict(session: Session, policy: Policy, skew: int, now: float) -> tuple[Kind, str]:
+def session_verdict(
+    session: Session, policy: Policy, skew: int, now: float, needs: Needs = NOTHING_NEEDED
+) -> tuple[Kind, str]:
     """The rows of the decision table that need only the session and its policy."""
     claims = session.claims
     iat, exp = number(claims.get("iat")), number(claims.get("exp"))
@@ -98,6 +106,11 @@ def session_verdict(session: Session, policy: Policy, skew: int, now: float) -> 
     auth = number(auth_time)
     if auth_time is not None and auth is None:
         return Kind.INVALID, "auth_time"
+    if auth is not None and auth > now + skew:
+        # A sign-in in the future would never be too old for a hard cap or a step-up.
+        return Kind.INVALID, "auth_time_future"
+    if needs.sid and "sid" in claims and not _is_sid(claims["sid"]):
+        return Kind.INVALID, "sid"
     if iat > now + skew:
         # Only a holder of the secret can mint this; refusing it keeps "idle" meaningful.
         return Kind.INVALID, "iat_future"
@@ -111,13 +124,33 @@ def session_verdict(session: Session, policy: Policy, skew: int, now: float) -> 
     return Kind.ALLOWED, "valid"
 
 
-def renewal_reason(session: Session, policy: Policy, now: float) -> str | None:
+def _is_sid(value: object) -> bool:
+    return isinstance(value, str) and _SID.fullmatch(value) is not None
+
+
+def new_sid() -> str:
+    """A session id: 128 random bits, base64url (22 characters)."""
+    return secrets.token_urlsafe(16)
+
+
+def signed_in_at(claims: Mapping[str, Any]) -> float:
+    """``auth_time``, or ``iat`` until the gateway records it (the first write is the best
+    sign-in time known)."""
+    auth = number(claims.get("auth_time"))
+    return float(claims["iat"]) if auth is None else auth
+
+
+def renewal_reason(
+    session: Session, policy: Policy, now: float, needs: Needs = NOTHING_NEEDED
+) -> str | None:
     """Why this valid session is renewed on this response, or None."""
     iat = float(session.claims["iat"])
     if policy.update_age is not None and now - iat >= policy.update_age:
         return "update_age"
-    if policy.absolute_max_age is not None and "auth_time" not in session.claims:
+    if needs.auth_time_for(policy) and "auth_time" not in session.claims:
         return "auth_time"
+    if needs.sid and "sid" not in session.claims:
+        return "sid"
     if session.secret_index > 0:
         return "old_secret"
     return None
@@ -141,7 +174,7 @@ def _session_decision(
         return Decision(kind, read.problem or "no_cookie", state=kind)
     session = read.session
     policy = policy_for(session.claims, config)
-    kind, reason = session_verdict(session, policy, config.session.clock_skew, now)
+    kind, reason = session_verdict(session, policy, config.session.clock_skew, now, config.needs)
     if kind is Kind.ALLOWED:
         kind, reason = _authorise(session, policy, route, config, now)
     return Decision(kind, reason, policy, session, state=kind)
@@ -154,13 +187,21 @@ def _authorise(
         roles = roles_of(session.claims, config.session.role_claim)
         if not set(roles) & set(route.roles):
             return Kind.FORBIDDEN, "role"
-    renewal = renewal_reason(session, policy, now)
+    limit = route.max_auth_age
+    if limit is not None and now - signed_in_at(session.claims) > limit:
+        return Kind.STEP_UP, "auth_age"
+    renewal = renewal_reason(session, policy, now, config.needs)
+    if renewal and not route.activity:
+        return Kind.ALLOWED, "passive"  # a poll is not the user: the idle clock waits
     return (Kind.REFRESHED, renewal) if renewal else (Kind.ALLOWED, "valid")
 
 
-def renewed_claims(session: Session, policy: Policy, now: int) -> dict[str, Any]:
+def renewed_claims(
+    session: Session, policy: Policy, now: int, needs: Needs = NOTHING_NEEDED
+) -> dict[str, Any]:
     """Same claims, ``iat = now``, a new ``jti``, ``auth_time`` kept or added (equal to the
-    old ``iat``: when the cookie was first written is the best sign-in time we know).
+    old ``iat``: when the cookie was first written is the best sign-in time we know), and a
+    new ``sid`` where one is needed and missing.
 
     ``exp`` is ``now + max_age`` but never past the hard cap, so the app's own NextAuth also
     refuses the cookie once ``absolute_max_age`` is over.
@@ -171,6 +212,8 @@ def renewed_claims(session: Session, policy: Policy, now: int) -> dict[str, Any]
     if policy.absolute_max_age is not None:
         exp = min(exp, int(float(auth_time)) + policy.absolute_max_age)
     claims.update(iat=now, exp=exp, jti=str(uuid.uuid4()))
+    if needs.sid and "sid" not in claims:
+        claims["sid"] = new_sid()
     return claims
 
 
@@ -191,11 +234,10 @@ class Lifetime:
 def lifetime(claims: Mapping[str, Any], policy: Policy, skew: int) -> Lifetime:
     """The moments of a session whose claims passed :func:`session_verdict`."""
     iat, exp = float(claims["iat"]), float(claims["exp"])
-    signed_in = number(claims.get("auth_time"))
     cap = policy.absolute_max_age
     return Lifetime(
         renews_at=None if policy.update_age is None else iat + policy.update_age,
         idle_at=iat + policy.max_age,
         exp_at=exp + skew,
-        absolute_at=None if cap is None else (iat if signed_in is None else signed_in) + cap,
+        absolute_at=None if cap is None else signed_in_at(claims) + cap,
     )

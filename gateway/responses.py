@@ -65,7 +65,10 @@ def _login_required(
     )
     if navigation and exc.may_redirect:
         return web.Response(status=302, headers={"Location": location, "Cache-Control": NO_STORE})
-    response = unauthorised(ERROR_CODES[exc.decision.kind])
+    if exc.decision.kind is Kind.STEP_UP:
+        response = reauthentication_required(exc.route.max_auth_age or 0)
+    else:
+        response = unauthorised(ERROR_CODES[exc.decision.kind])
     if exc.hint:
         response.headers["Location"] = location
     return response
@@ -74,6 +77,18 @@ def _login_required(
 def unauthorised(code: str) -> web.Response:
     response = json_response(401, {"error": code})
     response.headers["WWW-Authenticate"] = f'Session realm="gateway", error="{code}"'
+    return response
+
+
+def reauthentication_required(max_auth_age: int) -> web.Response:
+    """A step-up for a background call: sign in again (the session is kept, so the call does
+    not sign the user out); ``max_age`` as OpenID Connect's step-up challenge names it."""
+    response = json_response(
+        401, {"error": "reauthentication_required", "max_auth_age": max_auth_age}
+    )
+    response.headers["WWW-Authenticate"] = (
+        f'Session realm="gateway", error="insufficient_user_authentication", max_age={max_auth_age}'
+    )
     return response
 
 

@@ -5,8 +5,8 @@ The face of the package, what the rest of the gateway imports: the model
 :class:`ConfigError` they raise, and the duration helpers. Inside, in the order a file goes
 through them: ``nodes`` (YAML as nodes that keep their lines; problems collected, never
 raised), ``reader`` (typed values from nodes, ``${VAR}``), ``values`` (parsers for single
-values), ``keys`` (the schema's names), ``sections`` (a builder per section), ``checks``
-(rules across sections) and ``load`` (the file as a whole).
+values), ``keys`` (the schema's names), ``sections`` (a builder per section), ``routing``
+(the routes section), ``checks`` (rules across sections) and ``load`` (the file as a whole).
 """
 
 from gateway.config.durations import format_duration, parse_duration
@@ -22,6 +22,7 @@ from gateway.config.model import (
     Limits,
     LoginSettings,
     LogSettings,
+    Needs,
     Policy,
     Route,
     SessionSettings,
@@ -40,6 +41,7 @@ __all__ = [
     "Limits",
     "LogSettings",
     "LoginSettings",
+    "Needs",
     "Policy",
     "Route",
     "SessionSettings",

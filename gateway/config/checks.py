@@ -1,6 +1,7 @@
 """Rules that span sections of the file: the default policy names a policy, metrics never
 share the proxied port, no route is shadowed or swallowed by the gateway's own prefix, the
-demo stays on loopback, and the login page is reachable signed out.
+demo stays on loopback, the login page is reachable signed out, the app's session endpoint
+does not count as activity, and a step-up window is shorter than the idle windows.
 
 Each records its problem through the :class:`~gateway.config.reader.Reader` (one line with
 the key path and line of the value at fault) and returns nothing.
@@ -11,11 +12,12 @@ from __future__ import annotations
 import yaml
 
 from gateway.config import values
-from gateway.config.model import Address
+from gateway.config.durations import format_duration
+from gateway.config.model import Address, Needs, Policy, Route
 from gateway.config.nodes import Field, Section, display
 from gateway.config.nodes import Problems as _Problems
 from gateway.config.reader import Reader
-from gateway.config.sections import RouteEntry
+from gateway.config.routing import RouteEntry
 
 WILDCARDS = ("0.0.0.0", "::")
 
@@ -136,3 +138,50 @@ def _login_url_field(r: Reader, top: Section) -> Field:
     login_f = top.get("login")
     section = Reader(_Problems(""), r.env).section(login_f, None) if login_f else None
     return (section.get("url") if section else None) or login_f or top.field
+
+
+def session_endpoint(r: Reader, endpoint: str, entries: list[RouteEntry]) -> None:
+    """A tab polling the app's session endpoint is not the user: where that endpoint counts
+    as activity, every poll moves the idle clock and ``max_age`` never ends a session."""
+    path = values.prefix_of(endpoint)
+    first = next((e for e in entries if values.covers(e.route.prefix, path)), None)
+    if first is None or not first.route.activity:
+        return
+    r.warn(
+        first.fields.get("path") or first.fields.field,
+        f"the session endpoint {display(endpoint)} falls in {first.label}, which counts as "
+        "activity: a polling tab keeps an idle session alive; add a route "
+        f"{{path: {endpoint}, public: true, activity: false}} before it",
+    )
+
+
+def step_up(r: Reader, entries: list[RouteEntry], policies: list[Policy], default: str) -> None:
+    """``max_auth_age`` asks for a sign-in more recent than the idle window of the policies
+    that can reach the route: as long as one of them, it is not a step-up."""
+    for entry in entries:
+        seconds, f = entry.route.max_auth_age, entry.fields.get("max_auth_age")
+        if seconds is None or f is None:
+            continue
+        for policy in _reaching(entry.route, policies, default):
+            if seconds >= policy.max_age:
+                r.warn(
+                    f,
+                    f"{r.shown(f)} is not shorter than policies.{policy.name}.max_age "
+                    f"({format_duration(policy.max_age)}), a policy that can reach this "
+                    "route; a step-up window shorter than the idle window asks for a recent "
+                    "sign-in",
+                )
+                break
+
+
+def _reaching(route: Route, policies: list[Policy], default: str) -> list[Policy]:
+    """The policies a user allowed on the route may have: those its roles name, plus the
+    default (a role without a policy of its name); every policy when any user may enter."""
+    if route.roles is None:
+        return policies
+    return [p for p in policies if p.name in route.roles or p.name == default]
+
+
+def needs(entries: list[RouteEntry]) -> Needs:
+    """The claims every session of this config must carry (see :class:`Needs`)."""
+    return Needs(auth_time=any(e.route.max_auth_age is not None for e in entries))

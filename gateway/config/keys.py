@@ -27,10 +27,27 @@ TOP = (
     "gateway_prefix",
     "log",
 )
-SESSION = ("flavor", "cookie", "cookie_domain", "secrets", "role_claim", "clock_skew")
+SESSION = (
+    "flavor",
+    "cookie",
+    "cookie_domain",
+    "secrets",
+    "role_claim",
+    "clock_skew",
+    "auth_path",
+)
 LOGIN = ("url", "callback_param")
 POLICY = ("max_age", "update_age", "absolute_max_age")
-ROUTE = ("name", "path", "public", "roles", "unauthenticated", "upstream")
+ROUTE = (
+    "name",
+    "path",
+    "public",
+    "roles",
+    "unauthenticated",
+    "upstream",
+    "activity",
+    "max_auth_age",
+)
 LIMITS = ("max_header_bytes", "decode_cache_entries", "max_cookie_chunks")
 TIMEOUTS = ("connect", "upstream", "client_header", "shutdown_grace")
 LOG = ("level", "format")

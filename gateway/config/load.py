@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from gateway.config import checks, sections, values
+from gateway.config import checks, routing, sections, values
 from gateway.config.errors import ConfigError
 from gateway.config.keys import HINTS, PREFLIGHT, TOP
 from gateway.config.model import GatewayConfig, Upstream
@@ -80,7 +80,7 @@ def _build(r: Reader, root: Field, source: str, digest: str) -> GatewayConfig | 
     login = sections.login(r, top.get("login"))
     policies = sections.policies(r, top.need("policies"))
     default_policy = checks.default_policy(r, top)
-    entries = sections.routes(r, top.need("routes"), upstream or _UNUSABLE)
+    entries = routing.routes(r, top.need("routes"), upstream or _UNUSABLE)
     prefix = r.parse(top.get("gateway_prefix"), values.gateway_prefix, "/_gateway")
     public_url = r.parse(top.get("public_url"), values.public_url)
     headers = sections.identity_headers(r, top.get("identity_headers"))
@@ -94,8 +94,13 @@ def _build(r: Reader, root: Field, source: str, digest: str) -> GatewayConfig | 
     checks.routes(r, top, [e for e in entries if e], prefix)
     if demo:
         checks.demo(r, top, [e for e in entries if e])
+    valid = [e for e in entries if e]
     if None not in entries and login is not None and prefix is not None:
-        checks.login_page(r, top, login.url, [e for e in entries if e])
+        checks.login_page(r, top, login.url, valid)
+    if session is not None:
+        checks.session_endpoint(r, session.session_endpoint, valid)
+    if policies is not None and default_policy is not None:
+        checks.step_up(r, valid, policies, default_policy)
     if (
         upstream is None
         or listen is None
@@ -135,6 +140,7 @@ def _build(r: Reader, root: Field, source: str, digest: str) -> GatewayConfig | 
         gateway_prefix=prefix,
         log=log,
         demo=demo,
+        needs=checks.needs(valid),
         warnings=r.problems.warnings,
     )
 

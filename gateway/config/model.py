@@ -72,6 +72,13 @@ class SessionSettings:
     cookie_domain: str | None = None
     role_claim: str = "role"  # dotted path into the claims
     clock_skew: int = 15
+    # The app's auth routes: <auth_path>/callback/... is its sign-in, <auth_path>/session
+    # the endpoint a polling tab calls. Normalised, no trailing slash.
+    auth_path: str = "/api/auth"
+
+    @property
+    def session_endpoint(self) -> str:
+        return f"{self.auth_path}/session"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +99,24 @@ class Route:
     public: bool = False
     roles: tuple[str, ...] | None = None  # None: any signed-in user
     unauthenticated: Literal["redirect", 401] = "redirect"
+    # False: a passive route (a poll is not the user): never renewed, and an app re-issue
+    # keeps the request's iat, so the idle clock does not move.
+    activity: bool = True
+    max_auth_age: int | None = None  # step-up: a sign-in at most this long ago
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """The claims of its own the gateway keeps in every session of this config, because a
+    feature reads them. ``auth_time``: a route has ``max_auth_age`` (a policy with
+    ``absolute_max_age`` needs it for its own sessions, see :meth:`auth_time_for`). ``sid``:
+    revocation or the signed assertion. Nothing needed: a wave-1 config, nothing added."""
+
+    auth_time: bool = False
+    sid: bool = False
+
+    def auth_time_for(self, policy: Policy) -> bool:
+        return self.auth_time or policy.absolute_max_age is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +162,7 @@ class GatewayConfig:
     gateway_prefix: str = "/_gateway"
     log: LogSettings = field(default_factory=LogSettings)
     demo: bool = False  # the `make run` demo: loopback only, the public demo secret allowed
+    needs: Needs = field(default_factory=Needs)  # derived from the rest at load
     warnings: tuple[str, ...] = ()  # problems that do not stop loading, one line each
 
     def policy(self, name: str) -> Policy:

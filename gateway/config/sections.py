@@ -8,7 +8,6 @@ the demo guard, ...) in :mod:`gateway.config.checks`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal, cast
 
 import yaml
@@ -24,7 +23,6 @@ from gateway.config.keys import (
     LOG,
     LOGIN,
     POLICY,
-    ROUTE,
     SESSION,
     TIMEOUTS,
 )
@@ -37,29 +35,13 @@ from gateway.config.model import (
     LoginSettings,
     LogSettings,
     Policy,
-    Route,
     SessionSettings,
     Timeouts,
-    Upstream,
 )
-from gateway.config.nodes import Field, Section, display
+from gateway.config.nodes import Field, display
 from gateway.config.reader import Reader
 
-UNAUTHENTICATED: dict[str | None, Literal["redirect", 401]] = {"redirect": "redirect", "401": 401}
 MIN_SECRET_LENGTH = 32  # NextAuth's docs generate 32 random bytes; shorter is guessable
-
-
-@dataclass(frozen=True, slots=True)
-class RouteEntry:
-    """A valid route with where it was written, for rules that compare routes."""
-
-    index: int
-    fields: Section
-    route: Route
-
-    @property
-    def label(self) -> str:
-        return f"routes[{self.index}] ({self.route.name}, {self.route.path})"
 
 
 def session(r: Reader, f: Field | None, *, demo: bool) -> SessionSettings | None:
@@ -72,13 +54,14 @@ def session(r: Reader, f: Field | None, *, demo: bool) -> SessionSettings | None
     domain = r.parse(s.get("cookie_domain"), values.cookie_domain)
     role_claim = r.parse(s.get("role_claim"), values.claim_path, "role")
     clock_skew = r.duration(s.get("clock_skew"), 15)
+    auth_path = r.parse(s.get("auth_path"), values.auth_path, "/api/auth")
     secrets = _secrets(r, s.need("secrets"), demo=demo)
     if flavor is None or cookie is None or role_claim is None or clock_skew is None:
         return None
-    if secrets is None or (s.get("cookie_domain") and domain is None):
+    if secrets is None or (s.get("cookie_domain") and domain is None) or auth_path is None:
         return None
     kind: Flavor = "authjs-v5" if flavor == "authjs-v5" else "nextauth-v4"
-    return SessionSettings(kind, cookie, secrets, domain, role_claim, clock_skew)
+    return SessionSettings(kind, cookie, secrets, domain, role_claim, clock_skew, auth_path)
 
 
 def _secrets(r: Reader, f: Field | None, *, demo: bool) -> tuple[str, ...] | None:
@@ -159,67 +142,6 @@ def _policy(r: Reader, name: str, f: Field) -> Policy | None:
     if absolute_f and absolute is None:
         return None
     return Policy(valid_name, max_age, update_age, absolute)
-
-
-def routes(r: Reader, f: Field | None, upstream: Upstream | None) -> list[RouteEntry | None]:
-    """One entry per route in the file, ``None`` where a route is invalid."""
-    items = r.sequence(f) if f else None
-    if f is None or items is None:
-        return [None]
-    if not items:
-        r.error(f, "must list at least one route")
-    first: dict[str, int] = {}
-    return [_route(r, index, item, upstream, first) for index, item in enumerate(items)]
-
-
-def _route(
-    r: Reader, index: int, f: Field, default: Upstream | None, first: dict[str, int]
-) -> RouteEntry | None:
-    s = r.section(f, ROUTE, HINTS)
-    if s is None:
-        return None
-    name = _route_name(r, s, index, first)
-    path = r.parse(s.need("path"), values.path_prefix)
-    public = r.boolean(s.get("public"), False)
-    roles = _roles(r, s.get("roles"))
-    mode = UNAUTHENTICATED.get(r.choice(s.get("unauthenticated"), ("redirect", "401"), "redirect"))
-    upstream = r.parse(s.get("upstream"), values.upstream, default)
-    roles_f = s.get("roles")
-    if public and roles_f:
-        r.error(roles_f, "a public route cannot require roles; remove public or roles")
-        return None
-    if name is None or path is None or public is None or mode is None or upstream is None:
-        return None
-    if roles_f and roles is None:
-        return None
-    route = Route(name, path, values.prefix_of(path), upstream, public, roles, mode)
-    return RouteEntry(index, s, route)
-
-
-def _route_name(r: Reader, s: Section, index: int, first: dict[str, int]) -> str | None:
-    f = s.need("name")
-    name = r.parse(f, values.route_name)
-    if f is None or name is None:
-        return None
-    if name in first:
-        r.error(f, f"{name} is already the name of routes[{first[name]}]; route names are unique")
-        return None
-    first[name] = index
-    return name
-
-
-def _roles(r: Reader, f: Field | None) -> tuple[str, ...] | None:
-    items = r.sequence(f) if f else None
-    if f is None or items is None:
-        return None
-    if not items:
-        r.error(f, "must list at least one role (leave roles out to allow any signed-in user)")
-    roles = [r.text(item) for item in items]
-    for item, role in zip(items, roles, strict=True):
-        if role == "":
-            r.error(item, "is empty")
-    good = tuple(role for role in roles if role)
-    return good if items and len(good) == len(items) else None
 
 
 def identity_headers(r: Reader, f: Field | None) -> tuple[tuple[str, str], ...] | None:

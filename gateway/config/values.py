@@ -247,6 +247,14 @@ def gateway_prefix(text: str) -> str:
     return text
 
 
+def auth_path(text: str) -> str:
+    """The app's auth routes (NextAuth's ``/api/auth``, an Auth.js ``basePath``)."""
+    path_prefix(text)
+    if text == "/" or text.endswith("/"):
+        raise ValueError("must not end with / (e.g. /api/auth)")
+    return text
+
+
 def prefix_of(path: str) -> str:
     """The matching key of a route path: lower-cased, without trailing slashes."""
     return path.lower().rstrip("/")

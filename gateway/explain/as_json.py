@@ -29,6 +29,7 @@ def render_json(e: Explanation) -> dict[str, Any]:
         "roles": list(e.roles),
         "policy": _policy_json(e.policy),
         **{name: _instant(getattr(e, name), e.at) for name in ("iat", "exp", "auth_time")},
+        "sid": e.sid,
         "renews": _deadline_json(e.renews, e.at),
         "expires": [_deadline_json(d, e.at) for d in e.expiries],
         "route": _route_json(e.route),
@@ -78,5 +79,7 @@ def _route_json(route: Route | None) -> dict[str, Any] | None:
         "public": route.public,
         "roles": list(route.roles) if route.roles is not None else None,
         "unauthenticated": route.unauthenticated,
+        "activity": route.activity,
+        "max_auth_age": route.max_auth_age,
         "upstream": route.upstream.origin,
     }

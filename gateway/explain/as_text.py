@@ -48,6 +48,7 @@ def _session_lines(e: Explanation) -> list[str]:
         lines.append(_line("policy", _policy_text(e.policy, e.roles)))
     lines += [_line(name, _when(getattr(e, name), e.at)) for name in ("iat", "exp")]
     lines.append(_line("auth_time", _auth_time_text(e)))
+    lines.append(_line("sid", _printable(e.sid) if e.sid is not None else "missing"))
     renews = e.renews
     lines.append(
         _line(
@@ -105,8 +106,12 @@ def _decision_lines(e: Explanation) -> list[str]:
 
 def _access(route: Route) -> str:
     if route.public:
-        return "public"
-    return f"roles {', '.join(route.roles)}" if route.roles else "any signed-in user"
+        text = "public"
+    else:
+        text = f"roles {', '.join(route.roles)}" if route.roles else "any signed-in user"
+    if route.max_auth_age is not None:
+        text += f", a sign-in within {format_duration(route.max_auth_age)} (max_auth_age)"
+    return text if route.activity else text + ", passive (activity: false)"
 
 
 def _when(t: float | None, at: float) -> str:

@@ -75,6 +75,7 @@ class Explanation:
     iat: float | None = None
     exp: float | None = None
     auth_time: float | None = None  # None: missing (or not a number: then the decision says so)
+    sid: str | None = None  # None: missing (or not text)
     renews: Deadline | None = None  # None: never (a static session)
     expiries: tuple[Deadline, ...] = ()
 
@@ -107,8 +108,15 @@ def _with_session(e: Explanation, claims: Mapping[str, Any], config: GatewayConf
     auth_time = number(claims.get("auth_time"))
     times = lifetime(claims, policy, config.session.clock_skew)
     expiries = _expiries(policy, config.session.clock_skew, times, auth_time is not None)
+    sid = claims.get("sid")
     return replace(
-        e, iat=iat, exp=exp, auth_time=auth_time, renews=_renewal(policy, times), expiries=expiries
+        e,
+        iat=iat,
+        exp=exp,
+        auth_time=auth_time,
+        sid=sid if isinstance(sid, str) else None,
+        renews=_renewal(policy, times),
+        expiries=expiries,
     )
 
 
@@ -170,6 +178,16 @@ def _response(decision: Decision, route: Route, config: GatewayConfig) -> str:
     kind = decision.kind
     if kind is Kind.FORBIDDEN:
         answer = "403 forbidden"
+    elif kind is Kind.STEP_UP:
+        error = (
+            f'401 {{"error": "reauthentication_required", "max_auth_age": {route.max_auth_age}}}'
+        )
+        answer = (
+            error
+            if route.unauthenticated == 401
+            else f"302 to {config.login.url} for a browser navigation (the session cookie "
+            f"deleted, so the user signs in again), else {error} (the cookie kept)"
+        )
     elif kind in DENIED:
         error = f'401 {{"error": "{ERROR_CODES[kind]}"}}'
         answer = (

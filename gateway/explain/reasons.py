@@ -25,13 +25,21 @@ REASONS: Mapping[tuple[str | None, str], str] = {
     (None, "no_sub"): "no sub claim: not a session (NextAuth's state, PKCE and CSRF cookies "
     "look like this)",
     ("invalid", "auth_time"): "auth_time is not a number",
+    (None, "auth_time_future"): "auth_time is later than now + clock_skew",
+    ("invalid", "sid"): "sid is not a session id (16 to 128 base64url characters)",
     (None, "iat_future"): "iat is later than now + clock_skew",
     (None, "exp"): "exp + clock_skew has passed",
     (None, "idle"): "not renewed within max_age (idle too long)",
     (None, "absolute"): "signed in longer ago than absolute_max_age (hard cap)",
     (None, "role"): "none of the user's roles is allowed on this route",
     (None, "update_age"): "older than update_age: renewed on this response",
-    ("refreshed", "auth_time"): "auth_time missing under absolute_max_age: renewed to add it",
+    ("refreshed", "auth_time"): "auth_time missing where it is needed (absolute_max_age, or a "
+    "route with max_auth_age): renewed to add it",
+    ("refreshed", "sid"): "sid missing where it is needed: renewed to add it",
+    (None, "auth_age"): "signed in longer ago than the route's max_auth_age: sign in again "
+    "(step-up)",
+    (None, "passive"): "valid; due for renewal, but the route is passive (activity: false), "
+    "so the idle clock waits for the next active request",
     (None, "old_secret"): "decrypted by an old secret: renewed under the current one",
     (None, "valid"): "valid",
     (None, "no_route"): "no route matches this path",

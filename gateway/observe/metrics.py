@@ -131,6 +131,13 @@ class GatewayMetrics:
             ["policy"],
             registry=registry,
         )
+        self.passive_reissues = Counter(
+            "gateway_passive_reissues_total",
+            "App re-issues of the session cookie on a passive route whose idle clock the "
+            "gateway held back.",
+            ["policy"],
+            registry=registry,
+        )
         self.session_age = Histogram(
             "gateway_session_age_seconds",
             "now - iat of every decoded session.",
@@ -182,6 +189,11 @@ class GatewayMetrics:
     def upstream_answered(self, upstream: str, seconds: float) -> None:
         """The upstream's response headers arrived ``seconds`` after the request was sent."""
         self._batch.add((_UPSTREAM, upstream, seconds))
+
+    def passive_reissue(self, policy: str) -> None:
+        """The app re-issued the session on a passive route; its iat was held back (rare:
+        one a poll, so written at once)."""
+        self.passive_reissues.labels(policy).inc()
 
     def upstream_failed(self, error: UpstreamError) -> None:
         self.upstream_errors.labels(error.upstream.label, error.reason).inc()

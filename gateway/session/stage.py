@@ -4,8 +4,8 @@ Joins :mod:`gateway.session.cookies` (names, chunks, ``Set-Cookie`` strings),
 :mod:`gateway.session.token` (JWE) and :mod:`gateway.session.cache` (the decode cache) into
 the three things the pipeline asks: what session does this request carry, what
 ``Set-Cookie`` renews it, what ``Set-Cookie`` removes it. It also checks a session cookie the
-app itself set on a response (the app's cookie wins over a renewal, but must keep
-``auth_time``).
+app itself set on a response (the app's cookie wins over a renewal; :mod:`gateway.reissue`
+decides what of it the gateway rewrites).
 """
 
 from __future__ import annotations
@@ -132,29 +132,29 @@ class SessionStage:
                 found.append(cookie)
         return found
 
-    def carry_auth_time(
-        self, app: list[AppCookie], session: Session, secure: bool, now: int
-    ) -> list[str] | None:
-        """Re-encrypt the app's new session cookie with the request's ``auth_time`` when the
-        app dropped it; None when the app's cookie is fine as it is (or unreadable)."""
-        auth_time = session.claims.get("auth_time", session.claims.get("iat"))
-        live = [c for c in app if not c.deletes]
-        if auth_time is None or not live:
-            return None
+    def read_app(self, live: Sequence[AppCookie]) -> tuple[str, Mapping[str, Any]] | None:
+        """The base name and claims of the session the app's live cookies write (its chunks
+        joined in order), or None when they do not decrypt with our secrets."""
         name = _base_name(live[0].name)
         token = "".join(c.value for c in sorted(live, key=lambda c: _index(c.name)))
         try:
-            claims = self.codec.decode(token, name).claims
+            return name, self.codec.decode(token, name).claims
         except InvalidToken:
             return None
-        if "auth_time" in claims or claims.get("sub") != session.claims.get("sub"):
-            return None  # the app kept it, or this is another user's fresh sign-in
-        exp = int(claims["exp"])
-        new = self.codec.encode(
-            {**claims, "auth_time": auth_time}, name, now=now, max_age=exp - now
-        )
-        expires = live[0].expires or exp
-        return self._write(name, new, expires, secure, [c.name for c in app])
+
+    def rewrite(
+        self,
+        name: str,
+        claims: Mapping[str, Any],
+        expires: int,
+        secure: bool,
+        present: Sequence[str],
+    ) -> list[str]:
+        """``Set-Cookie`` headers writing ``claims`` exactly as given under ``name``, in the
+        flavor's chunk layout, deleting what ``present`` names and the new layout does not
+        reuse."""
+        token = self.codec.seal(claims, name)
+        return self._write(name, token, expires, secure, present)
 
 
 def _base_name(name: str) -> str:

@@ -137,8 +137,13 @@ class SessionCodec:
         fresh ``jti`` overwrite any given ones. Raises ValueError if claims are not JSON."""
         payload = dict(claims)
         payload.update(iat=now, exp=now + max_age, jti=str(uuid.uuid4()))
+        return self.seal(payload, cookie_name)
+
+    def seal(self, claims: Mapping[str, Any], cookie_name: str) -> str:
+        """Encrypt ``claims`` exactly as given (an app's cookie rewritten with only the
+        gateway's own claims changed). Raises ValueError if claims are not JSON."""
         key = self._keyset(cookie_name, _ENCODE_ENC[self._flavor])[0]
-        return self._seal(_json_bytes(payload), key.header, key.content)
+        return self._seal(_json_bytes(dict(claims)), key.header, key.content)
 
     # The two JWE operations; ReferenceCodec routes them through jwcrypto.
     _open = staticmethod(jwe.open_fast)

@@ -260,6 +260,8 @@ async def test_session_endpoint_reports_without_renewing(gw: Harness) -> None:
         "policy": "admin",
         "expires_at": T0 - 3700 + 7200,
         "renews_at": T0 - 3700 + 3600,
+        "auth_time": T0 - 600,
+        "sid": None,  # nothing in this config needs one
     }
     assert response.headers["Cache-Control"] == "private, no-store"
     assert token not in await response.text()

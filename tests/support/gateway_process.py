@@ -38,8 +38,10 @@ def process_config_text(
     extra: str = "",
     more_routes: Sequence[str] = (),
 ) -> str:
-    """The config of a system test's gateway: one policy, ``/api/`` answering 401 without a
-    session, a public catch-all (``more_routes`` between them), JSON logs at info."""
+    """The config of a system test's gateway: one policy, NextAuth's session endpoint on a
+    passive route (as every shipped config has it, so loading warns of nothing), ``/api/``
+    answering 401 without a session, a public catch-all (``more_routes`` between them), JSON
+    logs at info."""
     return config_text(
         listen=f"127.0.0.1:{port}",
         metrics_listen=f"127.0.0.1:{metrics_port}",
@@ -47,6 +49,7 @@ def process_config_text(
         secrets=[SECRET],
         policies={"general": f"max_age: {max_age}"},
         routes=[
+            "name: session, path: /api/auth/session, public: true, activity: false",
             "name: api, path: /api/, unauthenticated: 401",
             *more_routes,
             "name: app, path: /, public: true",

@@ -26,7 +26,8 @@ policies:
   general: { max_age: 1d, absolute_max_age: 2w }
 default_policy: general
 routes:
-  - { name: admin, path: /admin/, roles: [admin, ops] }
+  - { name: session, path: /api/auth/session, public: true, activity: false }
+  - { name: admin, path: /admin/, roles: [admin, ops], max_auth_age: 15m }
   - { name: app, path: /, unauthenticated: 401, upstream: "http://[::1]:4000" }
 login: { url: "https://auth.example.com/login" }
 """
@@ -52,13 +53,20 @@ def test_check_prints_the_effective_config(
     assert "upstreams: http://127.0.0.1:3000, http://[::1]:4000" in lines
     assert (
         "session: authjs-v5, cookie authjs.session-token (and "
-        "__Secure-authjs.session-token), 1 secret, role claim role, clock skew 15s"
+        "__Secure-authjs.session-token), 1 secret, role claim role, clock skew 15s, "
+        "auth path /api/auth"
+    ) in lines
+    assert (
+        "claims the gateway keeps in the cookie: auth_time (every session: a route has "
+        "max_auth_age)"
     ) in lines
     assert "  admin    max_age 2h  update_age 1h              absolute_max_age none" in lines
     assert "  general  max_age 1d  update_age never (static)  absolute_max_age 2w" in lines
     assert "default_policy: general" in lines
-    routes = lines[lines.index("routes (first match wins):") + 1 :][:2]
-    assert [line.split() for line in routes] == [
+    routes = lines[lines.index("routes (first match wins):") + 1 :][:3]
+    session = ["session", "/api/auth/session", "public", "passive", "->", "http://127.0.0.1:3000"]
+    assert routes[0].split() == session
+    assert [line.split() for line in routes[1:]] == [
         [
             "admin",
             "/admin/",
@@ -67,6 +75,8 @@ def test_check_prints_the_effective_config(
             "ops",
             "unauthenticated:",
             "redirect",
+            "max_auth_age",
+            "15m",
             "->",
             "http://127.0.0.1:3000",
         ],

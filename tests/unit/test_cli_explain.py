@@ -29,6 +29,7 @@ policies:
 default_policy: general
 routes:
   - { name: login, path: /login, public: true }
+  - { name: session, path: /api/auth/session, public: true, activity: false }
   - { name: admin, path: /admin/, roles: [admin] }
   - { name: app, path: / }
 """

@@ -55,14 +55,21 @@ def errors(text: str, env: Mapping[str, str] = ENV) -> list[str]:
     return list(caught.value.errors)
 
 
+# BASE ends in a catch-all `/` that counts as activity, so every load of it also warns about
+# the session endpoint (tests/unit/config/test_load_wave2.py tests that warning itself).
+SESSION_WARNING = "the session endpoint /api/auth/session falls in"
+
+
 def load(text: str, env: Mapping[str, str] = ENV) -> tuple[str, ...]:
-    """Loads cleanly; returns the warnings."""
-    return load_config_text(text, "t.yaml", env=env).warnings
+    """Loads cleanly; returns the warnings, but for the session endpoint's."""
+    warnings = load_config_text(text, "t.yaml", env=env).warnings
+    return tuple(w for w in warnings if SESSION_WARNING not in w)
 
 
 def test_the_base_file_loads_without_warnings() -> None:
     config = load_config_text(BASE, "t.yaml", env=ENV)
-    assert config.warnings == ()
+    assert load(BASE) == ()
+    assert len(config.warnings) == 1 and SESSION_WARNING in config.warnings[0]
     assert config.listen == Address("127.0.0.1", 8080)
     assert config.session.secrets == (SECRET,)
     assert config.session.cookie == "next-auth.session-token"
@@ -942,7 +949,8 @@ def test_the_demo_config_is_clean() -> None:
     assert config.warnings == ()
     assert config.demo is True
     assert config.session.secrets == (DEMO_SECRET,)
-    assert [route.name for route in config.routes] == ["nextauth", "login", "admin", "api", "app"]
+    names = [route.name for route in config.routes]
+    assert names == ["session", "nextauth", "login", "admin", "billing", "api", "app"]
     assert config.policy("admin") == Policy("admin", 120, 20, 600)
     assert config.policy("general") == Policy("general", 300, 60, None)
 

@@ -54,8 +54,8 @@ TEXT = {
     ],
     "auth-time-missing": [
         "auth_time:  missing",
-        "decision:   refreshed (auth_time): auth_time missing under absolute_max_age: "
-        "renewed to add it",
+        "decision:   refreshed (auth_time): auth_time missing where it is needed "
+        "(absolute_max_age, or a route with max_auth_age): renewed to add it",
         "route:      admin (path /admin/, roles admin)",
     ],
     "static-session": [
