@@ -57,7 +57,7 @@ class Sent:
 @dataclass(frozen=True)
 class Case:
     sent: Sent
-    claims: dict[str, object] | None = None  # mint a session cookie with these
+    claims: Mapping[str, object] | None = None  # mint a session cookie with these
     iat: int = T0 - 60
     max_age: int = 86400
     cookie: str | None = None  # a raw cookie value instead
@@ -152,11 +152,11 @@ CASES = [
 async def send_mix(gw: Harness) -> list[tuple[Sent, str, Mapping[str, str]]]:
     """Send every case; return each with the cookie value it carried and the response's
     headers (case-insensitive)."""
-    results = []
+    results: list[tuple[Sent, str, Mapping[str, str]]] = []
     for case in CASES:
         value = case.cookie
         if case.claims is not None:
-            value = gw.token(case.claims, iat=case.iat, max_age=case.max_age)
+            value = gw.token(dict(case.claims), iat=case.iat, max_age=case.max_age)
         headers = {**API, "Cookie": f"{COOKIE}={value}"} if value else API
         url = URL(f"{case.sent.path}?q={QUERY_SECRET}", encoded=True)
         gw.client.session.cookie_jar.clear()  # each case sends only its own cookie

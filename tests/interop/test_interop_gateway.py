@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 
+from gateway.config import Flavor
 from tests.support import T0
 from tests.support.harness import OLD_SECRET, SECRET, Harness, MakeHarness
 from tests.support.nextauth import NextAuth
 
 pytestmark = pytest.mark.interop
-V4, V5 = "nextauth-v4", "authjs-v5"
+V4: Flavor = "nextauth-v4"
+V5: Flavor = "authjs-v5"
 CLAIMS: dict[str, Any] = {
     "sub": "user-7",
     "name": "Zoë Ünïcode",
@@ -50,7 +52,7 @@ def cookie_header(set_cookies: list[str]) -> str:
     ],
 )
 async def test_renewal_of_a_real_token_is_read_by_the_real_package(
-    harness_factory: MakeHarness, nextauth: NextAuth, flavor: str, name: str
+    harness_factory: MakeHarness, nextauth: NextAuth, flavor: Flavor, name: str
 ) -> None:
     gw = await harness_factory(flavor=flavor)
     token = nextauth.encode(
@@ -69,7 +71,7 @@ async def test_renewal_of_a_real_token_is_read_by_the_real_package(
 
 @pytest.mark.parametrize("flavor", [V4, V5])
 async def test_chunked_both_ways(
-    harness_factory: MakeHarness, nextauth: NextAuth, flavor: str
+    harness_factory: MakeHarness, nextauth: NextAuth, flavor: Flavor
 ) -> None:
     gw = await harness_factory(flavor=flavor)
     name = gw.config.session.cookie
@@ -113,8 +115,8 @@ async def test_v5_rotation_old_secret_accepted_and_renewed_with_the_first(
 async def test_foreign_tokens_are_refused(
     harness_factory: MakeHarness,
     nextauth: NextAuth,
-    gateway_flavor: str,
-    token_flavor: str,
+    gateway_flavor: Flavor,
+    token_flavor: Flavor,
     secret: str,
 ) -> None:
     gw = await harness_factory(flavor=gateway_flavor)

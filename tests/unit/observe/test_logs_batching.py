@@ -157,8 +157,13 @@ def test_a_line_after_a_loop_closed_with_a_flush_queued_is_written_at_once(
 ) -> None:
     stdout = record_stdout(monkeypatch)
     loop = asyncio.new_event_loop()
+
     # The loop stops at the end of this turn, before the flush the line queued can run.
-    loop.call_soon(lambda: (log.info("last turn"), loop.stop()))
+    def last_turn() -> None:
+        log.info("last turn")
+        loop.stop()
+
+    loop.call_soon(last_turn)
     loop.run_forever()
     loop.close()
     log.info("after")

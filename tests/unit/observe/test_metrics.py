@@ -86,7 +86,8 @@ def test_multiprocess_values_sum_the_same(
 ) -> None:
     """With --workers the values are memory-mapped files: the tally's writes land there."""
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    monkeypatch.setattr(values, "ValueClass", values.MultiProcessValue())
+    multiprocess = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+    monkeypatch.setattr(values, "ValueClass", multiprocess)
     amounts = [0.001, 0.02, 0.02, 7.0, 0.3]
     counter, histogram = pair(CollectorRegistry())
     tally = Tally()
