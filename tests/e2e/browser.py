@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import BrowserContext, Page, Response
 
@@ -30,14 +31,16 @@ def wait_until(look: Callable[[], T | None], *, within: float, what: str) -> T:
 
 
 class Screens:
-    """Numbered full-page screenshots, in the order the steps ran."""
+    """Numbered full-page screenshots, in the order the steps ran; ``prefix`` keeps the
+    screenshots of one test together (and apart from another test's)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, prefix: str = "") -> None:
         self.folder = folder
+        self.prefix = prefix + "-" if prefix else ""
         self.taken: list[Path] = []
 
     def take(self, page: Page, name: str) -> Path:
-        path = self.folder / f"{len(self.taken) + 1:02d}-{name}.png"
+        path = self.folder / f"{self.prefix}{len(self.taken) + 1:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         self.taken.append(path)
         return path
@@ -68,7 +71,9 @@ def jar_session(context: BrowserContext) -> dict[str, Any] | None:
 
 
 def put_back(context: BrowserContext, stack: Stack, cookie: dict[str, Any]) -> None:
-    """Give the browser an old session cookie again (a second tab that still sends it)."""
+    """Give the browser an old session cookie again (a second tab that still sends it, a
+    replayed copy): for an hour, whatever its own Expires said, so only the gateway's verdict
+    can refuse it."""
     context.add_cookies(
         [
             {
@@ -77,7 +82,7 @@ def put_back(context: BrowserContext, stack: Stack, cookie: dict[str, Any]) -> N
                 "url": stack.url("/"),
                 "httpOnly": True,
                 "sameSite": "Lax",
-                "expires": cookie["expires"],
+                "expires": time.time() + 3600,
             }
         ]
     )
@@ -105,6 +110,27 @@ def sign_in(page: Page, user: str, landing: str) -> tuple[Response, Response]:
 
 def _is_callback(response: Response) -> bool:
     return response.url.split("?")[0].endswith("/api/auth/callback/credentials")
+
+
+def single_redirect(landed: Response | None) -> tuple[Response, Response]:
+    """``landed`` and the one redirect that led to it; fails on none or more than one."""
+    assert landed is not None
+    previous = landed.request.redirected_from
+    assert previous is not None and previous.redirected_from is None
+    hop = previous.response()
+    assert hop is not None
+    return landed, hop
+
+
+def callback_of(location: str) -> str:
+    """The ``callbackUrl`` of a login page address (exactly one)."""
+    values = parse_qs(urlsplit(location).query).get("callbackUrl", [])
+    assert len(values) == 1, location
+    return values[0]
+
+
+def path_of(url: str) -> str:
+    return urlsplit(url).path
 
 
 def fetch(page: Page, path: str) -> dict[str, Any]:

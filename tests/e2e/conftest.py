@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,19 +90,33 @@ def stack(output_dir: Path) -> Iterator[Stack]:
 
 
 @pytest.fixture
-def browser_context(stack: Stack, tmp_path: Path) -> Iterator[BrowserContext]:
-    """A fresh Chromium profile (its own user-data-dir) for one test."""
+def launch(stack: Stack, tmp_path: Path) -> Iterator[Callable[[str], BrowserContext]]:
+    """Starts one Chromium per call, each with a fresh profile (its own user-data-dir, so its
+    own cookie jar: another person at another machine); all are closed after the test."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            tmp_path / "profile",
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1000, "height": 700},
-        )
+        opened: list[BrowserContext] = []
+
+        def start(profile: str) -> BrowserContext:
+            context = playwright.chromium.launch_persistent_context(
+                tmp_path / profile,
+                executable_path=str(CHROMIUM),
+                headless=True,
+                args=CHROMIUM_ARGS,
+                viewport={"width": 1000, "height": 700},
+            )
+            opened.append(context)
+            return context
+
         try:
-            yield context
+            yield start
         finally:
-            context.close()
+            for context in reversed(opened):
+                context.close()
+
+
+@pytest.fixture
+def browser_context(launch: Callable[[str], BrowserContext]) -> BrowserContext:
+    """One Chromium with a fresh profile for one test."""
+    return launch("profile")

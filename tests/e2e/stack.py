@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.config import GatewayConfig, Policy
 from gateway.session.token import SessionCodec
@@ -69,6 +70,16 @@ class Stack:
         with _DIRECT.open(self.metrics + "/metrics", timeout=5) as answer:
             text: str = answer.read().decode()
             return text
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of the samples called ``name`` whose labels include ``labels``; 0 when
+        there are none yet (a counter's labelled child appears at its first increment)."""
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(self.metrics_text())
+            for sample in family.samples
+            if sample.name == name and labels.items() <= sample.labels.items()
+        )
 
 
 def free_ports(count: int) -> list[int]:

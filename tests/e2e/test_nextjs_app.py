@@ -12,13 +12,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, Page, Response
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.browser import (
     Screens,
+    callback_of,
     cookie_value,
     fetch,
     is_deletion,
@@ -27,6 +27,7 @@ from tests.e2e.browser import (
     session_set_cookies,
     show,
     sign_in,
+    single_redirect,
     wait_until,
 )
 from tests.e2e.stack import Stack
@@ -63,11 +64,11 @@ def test_gateway_in_front_of_nextjs_app(
     signed_out_admin_goes_to_login(run)
     general_returns_to_the_page_asked_for(run)
     general_gets_403_on_admin(run)
-    signed_in_iat = admin_sees_identity_headers(run)
-    renewed_iat = navigation_after_update_age_renews(run, signed_in_iat)
+    signed_in = admin_sees_identity_headers(run)
+    renewed_iat = navigation_after_update_age_renews(run, signed_in)
     app_reads_the_renewed_session(run, renewed_iat)
     expired = wait_for_expiry(run)
-    fetch_after_expiry_gets_401_json(run)
+    fetch_after_expiry_gets_401_json(run, expired)
     navigation_after_expiry_goes_to_login(run, expired)
     app_sees_no_session_after_expiry(run, expired)
     metrics_counted_it(run)
@@ -78,9 +79,9 @@ def test_gateway_in_front_of_nextjs_app(
 
 
 def signed_out_admin_goes_to_login(run: Run) -> None:
-    landed, hop = _single_redirect(run.page.goto(run.url("/admin")))
+    landed, hop = single_redirect(run.page.goto(run.url("/admin")))
     assert hop.status == 302
-    assert _callback_of(hop.headers["location"]) == "/admin"
+    assert callback_of(hop.headers["location"]) == "/admin"
     assert landed.status == 200 and urlsplit(run.page.url).path == "/login"
     assert run.page.text_content("#callback") == "/admin"
     run.shots.take(run.page, "signed-out-admin-to-login")
@@ -89,7 +90,7 @@ def signed_out_admin_goes_to_login(run: Run) -> None:
 def general_returns_to_the_page_asked_for(run: Run) -> None:
     asked = run.url("/?tab=overview")
     run.page.goto(asked)
-    assert _callback_of(run.page.url) == "/?tab=overview"
+    assert callback_of(run.page.url) == "/?tab=overview"
     callback, landed = sign_in(run.page, "general", landing=asked)
     claims = run.stack.decode(cookie_value(session_set_cookies(callback)[-1]))
     assert (claims["sub"], claims["role"]) == ("general", "general")
@@ -108,14 +109,16 @@ def general_gets_403_on_admin(run: Run) -> None:
     run.shots.take(run.page, "general-forbidden-on-admin")
 
 
-def admin_sees_identity_headers(run: Run) -> int:
-    """Signs in as admin; returns the ``iat`` of the cookie the app wrote."""
+def admin_sees_identity_headers(run: Run) -> dict[str, Any]:
+    """Signs in as admin; returns the claims of the cookie the app wrote (and we stamped)."""
     run.page.goto(run.url("/login?callbackUrl=%2Fadmin"))
+    clicked = int(time.time())
     callback, landed = sign_in(run.page, "admin", landing=run.url("/admin"))
     claims = run.stack.decode(cookie_value(session_set_cookies(callback)[-1]))
     assert (claims["sub"], claims["role"]) == ("admin", "admin")
-    # A new sign-in over the general user's session: its sign-in time is not carried over.
-    assert "auth_time" not in claims
+    # A route has max_auth_age, so the gateway stamps the sign-in time into the app's cookie.
+    # A new sign-in over the general user's session: stamped now, nothing carried over.
+    assert clicked <= claims["auth_time"] <= time.time()
     assert landed.status == 200
     shown = {
         name: run.page.text_content(f'td[data-header="{name}"]')
@@ -127,10 +130,10 @@ def admin_sees_identity_headers(run: Run) -> int:
         "x-auth-request-role": "admin",
     }
     run.shots.take(run.page, "admin-identity-headers")
-    return int(claims["iat"])
+    return claims
 
 
-def navigation_after_update_age_renews(run: Run, signed_in_iat: int) -> int:
+def navigation_after_update_age_renews(run: Run, signed_in: dict[str, Any]) -> int:
     """Reloads /admin until a response renews the cookie; returns the renewed ``iat``."""
     policy = run.stack.policy("admin")
     assert policy.update_age is not None
@@ -149,7 +152,8 @@ def navigation_after_update_age_renews(run: Run, signed_in_iat: int) -> int:
         what="a navigation to /admin renews the admin session",
     )
     claims = run.stack.decode(cookie_value(set_cookie))
-    assert claims["sub"] == "admin" and before[0] == signed_in_iat
+    assert claims["sub"] == "admin" and before[0] == signed_in["iat"]
+    assert claims["auth_time"] == signed_in["auth_time"]  # a renewal is not a sign-in
     assert claims["iat"] - before[-1] >= policy.update_age  # not renewed early
     assert claims["exp"] - claims["iat"] == policy.max_age
     for attribute in ("HttpOnly", "SameSite=Lax", "Path=/", "Expires="):
@@ -166,10 +170,16 @@ def navigation_after_update_age_renews(run: Run, signed_in_iat: int) -> int:
 
 
 def app_reads_the_renewed_session(run: Run, renewed_iat: int) -> None:
-    session = fetch(run.page, "/api/auth/session")  # next-auth's own route
+    with run.page.expect_response(lambda r: urlsplit(r.url).path == "/api/auth/session") as got:
+        session = fetch(run.page, "/api/auth/session")  # next-auth's own route
     assert session["status"] == 200 and session["json"]["user"]["id"] == "admin"
-    # The app decoded a cookie the gateway wrote (the renewal, or a later one).
-    assert session["json"]["issuedAt"] >= renewed_iat
+    # The app decoded the cookie the gateway wrote at the renewal.
+    assert session["json"]["issuedAt"] == renewed_iat
+    # NextAuth re-issued it; the route is passive (activity: false), so the gateway kept the
+    # renewal's iat and capped exp at the idle limit: reading the session is not activity.
+    reissued = run.stack.decode(cookie_value(session_set_cookies(got.value)[-1]))
+    max_age = run.stack.policy("admin").max_age
+    assert (reissued["iat"], reissued["exp"]) == (renewed_iat, renewed_iat + max_age)
     me = fetch(run.page, "/api/me")
     assert me["status"] == 200 and me["json"]["session"]["user"]["role"] == "admin"
     show(run.page, "/api/auth/session (next-auth) after the renewal", session["json"])
@@ -178,8 +188,10 @@ def app_reads_the_renewed_session(run: Run, renewed_iat: int) -> None:
 
 def wait_for_expiry(run: Run) -> dict[str, Any]:
     """Polls the gateway's non-renewing session endpoint until the idle limit has passed;
-    returns the expired cookie, still in the browser."""
+    returns the cookie the browser held then (its Expires may since have dropped it)."""
     policy = run.stack.policy("admin")
+    cookie = jar_session(run.context)
+    assert cookie is not None
 
     def expired() -> dict[str, Any] | None:
         answer = run.context.request.get(run.url("/_gateway/session"))
@@ -187,14 +199,15 @@ def wait_for_expiry(run: Run) -> dict[str, Any]:
 
     reason = wait_until(expired, within=policy.max_age + SLACK, what="the admin session expires")
     assert reason == {"error": "session_expired"}
-    cookie = jar_session(run.context)
-    assert cookie is not None
-    # Only the gateway's policy ends it: next-auth alone would accept this cookie for 30 days.
-    assert run.stack.decode(cookie["value"])["exp"] > time.time() + policy.max_age
+    # The last cookie came from the passive re-issue, capped at the idle limit (next-auth
+    # alone would have given it 30 days): the app's own exp ends it too.
+    claims = run.stack.decode(cookie["value"])
+    assert claims["exp"] == claims["iat"] + policy.max_age <= time.time()
     return cookie
 
 
-def fetch_after_expiry_gets_401_json(run: Run) -> None:
+def fetch_after_expiry_gets_401_json(run: Run, expired: dict[str, Any]) -> None:
+    put_back(run.context, run.stack, expired)  # the browser may have dropped it at Expires
     answer = fetch(run.page, "/api/me")  # from the /admin page still open
     assert answer["status"] == 401 and answer["type"].startswith("application/json")
     assert answer["json"] == {"error": "session_expired"}
@@ -211,8 +224,8 @@ def fetch_after_expiry_gets_401_json(run: Run) -> None:
 def navigation_after_expiry_goes_to_login(run: Run, expired: dict[str, Any]) -> None:
     put_back(run.context, run.stack, expired)
     # One hop and a 200: no redirect loop.
-    landed, hop = _single_redirect(run.page.goto(run.url("/admin")))
-    assert hop.status == 302 and _callback_of(hop.headers["location"]) == "/admin"
+    landed, hop = single_redirect(run.page.goto(run.url("/admin")))
+    assert hop.status == 302 and callback_of(hop.headers["location"]) == "/admin"
     assert any(is_deletion(c) for c in session_set_cookies(hop))
     assert landed.status == 200 and urlsplit(run.page.url).path == "/login"
     assert jar_session(run.context) is None
@@ -230,38 +243,13 @@ def app_sees_no_session_after_expiry(run: Run, expired: dict[str, Any]) -> None:
 
 
 def metrics_counted_it(run: Run) -> None:
-    samples = {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(run.stack.metrics_text())
-        for s in family.samples
-    }
-    assert samples[("gateway_session_refreshes_total", (("policy", "admin"),))] >= 1
-    decisions: dict[str, float] = {}
-    for (name, labels), value in samples.items():
-        if name == "gateway_auth_decisions_total" and dict(labels)["route"] == "admin":
-            kind = dict(labels)["decision"]
-            decisions[kind] = decisions.get(kind, 0) + value
-    assert decisions["forbidden"] >= 1 and decisions["expired"] >= 1
-    assert decisions["refreshed"] >= 1 and decisions["unauthenticated"] >= 1
+    metric = run.stack.metric
+    assert metric("gateway_session_refreshes_total", policy="admin") >= 1
+    for kind in ("forbidden", "expired", "refreshed", "unauthenticated"):
+        assert metric("gateway_auth_decisions_total", route="admin", decision=kind) >= 1, kind
 
 
 def _jar_iat(run: Run) -> int:
     cookie = jar_session(run.context)
     assert cookie is not None
     return int(run.stack.decode(cookie["value"])["iat"])
-
-
-def _single_redirect(landed: Response | None) -> tuple[Response, Response]:
-    """``landed`` and the one redirect that led to it; fails on none or more than one."""
-    assert landed is not None
-    previous = landed.request.redirected_from
-    assert previous is not None and previous.redirected_from is None
-    hop = previous.response()
-    assert hop is not None
-    return landed, hop
-
-
-def _callback_of(location: str) -> str:
-    values = parse_qs(urlsplit(location).query).get("callbackUrl", [])
-    assert len(values) == 1, location
-    return values[0]

@@ -8,8 +8,9 @@ export default function RootLayout({ children }) {
     <html lang="en">
       <body style={body}>
         <nav>
-          <a href="/">Home</a> · <a href="/admin">Admin</a> · <a href="/login">Sign in</a> ·{" "}
-          <a href="/api/me">/api/me</a>
+          <a href="/">Home</a> · <a href="/admin">Admin</a> ·{" "}
+          <a href="/admin/watch">Dashboard (polling)</a> · <a href="/billing">Billing</a> ·{" "}
+          <a href="/login">Sign in</a> · <a href="/api/me">/api/me</a>
         </nav>
         <main>{children}</main>
       </body>

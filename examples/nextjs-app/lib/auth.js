@@ -37,6 +37,9 @@ export const authOptions = {
       session.user.id = token.sub;
       session.user.role = token.role;
       session.issuedAt = token.iat; // lets a test see which cookie the app decoded
+      // The sign-in time the gateway stamps into the cookie (a route has max_auth_age); null
+      // behind a gateway that keeps no sign-in time, or with no gateway at all.
+      session.signedInAt = token.auth_time ?? null;
       return session;
     },
   },
