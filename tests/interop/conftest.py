@@ -8,10 +8,13 @@ suite that silently skips proves nothing.
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from tests.support.nextauth import INTEROP, PACKAGES, NextAuth
+from tests.support.real_app import MakeStack, Stack, start_stack
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +30,23 @@ def nextauth() -> NextAuth:
             "run `make node` (or `make test`, which does it)"
         )
     return NextAuth(node)
+
+
+@pytest.fixture
+async def stacks(nextauth: NextAuth) -> AsyncIterator[MakeStack]:
+    """``await stacks(flavor=..., routes=..., secrets=..., needs=...)``: the real app
+    (tests/interop/nextauth-app.mjs) behind a gateway (:func:`tests.support.real_app.
+    start_stack`); every stack is closed after the test."""
+    made: list[Stack] = []
+
+    async def make(**options: Any) -> Stack:
+        node = shutil.which("node")
+        assert node is not None  # the nextauth fixture checked it
+        stack = await start_stack(node, **options)
+        made.append(stack)
+        return stack
+
+    yield make
+    for stack in made:
+        await stack.close()
+        assert stack.app.failures == [], stack.app.failures
