@@ -20,6 +20,9 @@ BANNER = """
   Open  http://{listen}/admin/    -> alice may, bob gets a 403
   Wait  {admin_update}s as alice and reload: the gateway renews the cookie (Set-Cookie)
   Idle  {admin_max}s as alice (or {general_max}s as bob): the next page sends you to log in
+  Watch http://{listen}/admin/watch as alice, touch nothing: it polls the session, yet
+        is signed out after {admin_max}s (a poll is not you)
+  Open  http://{listen}/billing {billing}s after signing in: sign in again (step-up)
   Metrics: http://{metrics}/metrics     Stop: Ctrl-C
 """
 
@@ -36,6 +39,7 @@ async def main(config: GatewayConfig, path: str) -> None:
             admin_update=admin.update_age,
             admin_max=admin.max_age,
             general_max=general.max_age,
+            billing=next((r.max_auth_age for r in config.routes if r.max_auth_age), "?"),
         ),
         file=sys.stderr,
         flush=True,
