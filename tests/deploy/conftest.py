@@ -73,6 +73,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     upstream = Process(
         [sys.executable, str(ROOT / "tests/deploy/upstream_server.py"), str(ports["upstream"])],
         work / "upstream.log",
+        env={**os.environ, "NEXTAUTH_SECRET": traffic.SECRET},
     )
     gateway = Process(
         [sys.executable, "-m", "gateway", "run", "--config", str(config)],

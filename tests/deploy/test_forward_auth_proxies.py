@@ -1,12 +1,16 @@
 """Forward-auth mode through Debian's real nginx and real Caddy, each running the shipped
 example (deploy/nginx, deploy/caddy; only its ports changed) in front of the app stand-in and
 the gateway (`python -m gateway run`). Every case a browser or an API client meets: allowed,
-renewed (one cookie and a three-chunk one), expired, forbidden, no session, and a client
-posing as the proxy or as another user. Traefik is not packaged: test_traefik_example.py."""
+renewed (one cookie and a three-chunk one), expired, forbidden, no session, a sign-in too old
+for a step-up route, a tab polling the app's session endpoint (sent through the gateway, which
+keeps the iat of the app's re-issue), and a client posing as the proxy or as another user.
+Traefik is not packaged: test_traefik_example.py."""
 
 from __future__ import annotations
 
+import email.utils
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
@@ -30,6 +34,8 @@ PAGE = {"Accept": "text/html,application/xhtml+xml", "Sec-Fetch-Mode": "navigate
 API = {"Accept": "application/json"}
 RENEW_AGE = 7 * 3600  # general: update_age 6h
 EXPIRED_AGE = 2 * 86400  # general: max_age 1d
+GENERAL_MAX_AGE = 86400
+STEP_UP = 'Session realm="gateway", error="insufficient_user_authentication", max_age=900'
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +242,53 @@ def test_session_endpoint_is_served_by_the_gateway(proxy: int) -> None:
     assert answer.status == 200
     assert answer.json()["subject"] == "user-bob"
     assert answer.all("Set-Cookie") == []  # reading the session never renews it
+
+
+def test_the_apps_session_endpoint_goes_through_the_gateway(proxy: int) -> None:
+    """A poll of the app's session endpoint reaches the app through the gateway, as a proxy
+    (the identity headers are its own: nothing asked about this request), and the cookie
+    the app re-issues on it comes back with the request's iat: the poll moved no idle
+    clock, though the session was due for a renewal."""
+    polled = token(BOB, RENEW_AGE)
+    answer = get(proxy, "/api/auth/session", API, session=polled)
+    assert {n: v for n, v in answer.received() if n in IDENTITY} == IDENTITY
+    cookies = answer.set_cookies()
+    assert list(cookies) == [COOKIE]
+    value, _, attributes = cookies[COOKIE].partition(";")
+    before, after = decode(polled), decode(value)
+    assert after["iat"] == before["iat"]  # the app wrote a fresh one; the gateway kept it
+    assert after["exp"] == before["iat"] + GENERAL_MAX_AGE  # not the app's 30 days
+    assert after["jti"] != before["jti"]  # the app's cookie, rewritten
+    [expires] = [a.split("=", 1)[1] for a in attributes.split("; ") if a.startswith("Expires=")]
+    assert email.utils.parsedate_to_datetime(expires).timestamp() == after["exp"]
+    assert any("no-store" in v for v in answer.all("Cache-Control"))
+
+
+def test_the_apps_session_endpoint_signed_out(proxy: int) -> None:
+    answer = get(proxy, "/api/auth/session", API)
+    assert not any(n in IDENTITY for n, _ in answer.received())
+    assert answer.all("Set-Cookie") == []
+
+
+def signed_in_long_ago() -> str:
+    """A session written a minute ago, but signed in an hour ago (billing: max_auth_age 15m)."""
+    return token({**BOB, "auth_time": int(time.time()) - 3600}, 60)
+
+
+def test_step_up_sends_a_page_to_sign_in_again(proxy: int) -> None:
+    answer = get(proxy, "/billing/invoices?year=1", PAGE, session=signed_in_long_ago())
+    assert login_target(answer) == "/billing/invoices?year=1"
+    assert answer.set_cookies()[COOKIE].startswith("; Max-Age=0")  # the login page asks anew
+
+
+def test_step_up_answers_an_api_call_with_401(proxy: int) -> None:
+    answer = get(proxy, "/billing/invoices", API, session=signed_in_long_ago())
+    assert answer.status == 401
+    assert answer.json() == {"error": "reauthentication_required", "max_auth_age": 900}
+    assert answer.all("WWW-Authenticate") == [STEP_UP]
+    assert answer.all("Set-Cookie") == []  # a background call does not sign the user out
+
+
+def test_a_recent_sign_in_reaches_the_step_up_route(proxy: int) -> None:
+    answer = get(proxy, "/billing/invoices", PAGE, session=token(BOB, 60))
+    assert {n: v for n, v in answer.received() if n in IDENTITY} == IDENTITY

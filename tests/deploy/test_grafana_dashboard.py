@@ -95,6 +95,12 @@ SHOWN: dict[str, Callable[[dict[str, Any]], bool]] = {
         "sum by (policy) (rate(gateway_auth_decisions_total" in metrics_of(p)
     ),
     "renewals": lambda p: "gateway_session_refreshes_total" in metrics_of(p),
+    "passive re-issues held back": lambda p: "gateway_passive_reissues_total" in metrics_of(p),
+    "step-up decisions": lambda p: 'decision="step_up"' in metrics_of(p),
+    "every refusal counted as one": lambda p: all(
+        kind in metrics_of(p)
+        for kind in ("unauthenticated", "invalid", "expired", "forbidden", "step_up")
+    ),
     "session-age heatmap per policy": lambda p: (
         p["type"] == "heatmap"
         and p.get("repeat") == "policy"

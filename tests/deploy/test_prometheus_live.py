@@ -27,8 +27,8 @@ def test_every_decision_counted_exactly(live: Live) -> None:
 
 def test_decisions_carry_route_and_policy(live: Live) -> None:
     expr = f'sum by (route) (gateway_auth_decisions_total{{{JOB}, policy="admin"}})'
-    # expired (api), allowed and refreshed (admin), each round.
-    assert by(live, expr, "route") == {"api": ROUNDS, "admin": 2 * ROUNDS}
+    # expired (api), allowed and refreshed (admin), the poll (session), each round.
+    assert by(live, expr, "route") == {"api": ROUNDS, "admin": 2 * ROUNDS, "session": ROUNDS}
 
 
 def test_renewals_and_session_ages(live: Live) -> None:
@@ -37,7 +37,7 @@ def test_renewals_and_session_ages(live: Live) -> None:
         == ROUNDS
     )
     ages = by(live, f"sum by (policy) (gateway_session_age_seconds_count{{{JOB}}})", "policy")
-    assert ages == {"admin": 3 * ROUNDS, "general": ROUNDS}
+    assert ages == {"admin": 4 * ROUNDS, "general": 2 * ROUNDS}
     under_two_minutes = live.prometheus.value(
         f'sum(gateway_session_age_seconds_bucket{{{JOB}, policy="admin", le="300.0"}})'
     )
@@ -48,7 +48,14 @@ def test_upstream_errors_and_statuses(live: Live) -> None:
     errors = by(live, f"sum by (reason) (gateway_upstream_errors_total{{{JOB}}})", "reason")
     assert errors == {"connect": ROUNDS}
     codes = by(live, f"sum by (code) (gateway_requests_total{{{JOB}}})", "code")
-    assert codes == {"200": 3 * ROUNDS, "401": 3 * ROUNDS, "403": ROUNDS, "502": ROUNDS}
+    assert codes == {"200": 4 * ROUNDS, "401": 4 * ROUNDS, "403": ROUNDS, "502": ROUNDS}
+
+
+def test_passive_reissues_and_step_ups(live: Live) -> None:
+    held = by(live, f"sum by (policy) (gateway_passive_reissues_total{{{JOB}}})", "policy")
+    assert held == {"admin": ROUNDS}  # the poll's re-issue, its iat kept
+    expr = f'sum by (route) (gateway_auth_decisions_total{{{JOB}, decision="step_up"}})'
+    assert by(live, expr, "route") == {"billing": ROUNDS}
 
 
 def test_reloads_counted_and_the_config_kept(live: Live) -> None:

@@ -91,6 +91,18 @@ def test_nginx_passes_back_every_cookie_line_a_renewal_writes(want: Expected) ->
     assert sent == lines
 
 
+def test_nginx_sends_the_apps_session_endpoint_through_the_gateway(want: Expected) -> None:
+    """Proxied by the gateway, never asked about: only then does the gateway see the app's
+    re-issue of the cookie on a poll, and keep its iat."""
+    text = nginx_text()
+    block = re.search(rf"location = {re.escape(want.app_session_path)} \{{([^}}]*)\}}", text)
+    assert block is not None
+    assert re.search(r"proxy_pass http://session_gateway;", block.group(1))
+    assert "auth_request" not in block.group(1)
+    route = want.route_of(want.app_session_path)
+    assert route.public and not route.activity  # the example config's passive route
+
+
 def caddy_json(tmp_path: Path) -> dict[str, Any]:
     """The shipped Caddyfile as Caddy itself reads it (caddy adapt)."""
     adapted = run(
@@ -100,6 +112,18 @@ def caddy_json(tmp_path: Path) -> dict[str, Any]:
     assert adapted.returncode == 0, adapted.stderr
     loaded: dict[str, Any] = json.loads(adapted.stdout)
     return loaded
+
+
+def subroutes(node: Any) -> Iterator[dict[str, Any]]:
+    """Every route object (``match`` + ``handle``) anywhere in Caddy's JSON config."""
+    if isinstance(node, dict):
+        if "handle" in node:
+            yield node
+        for value in node.values():
+            yield from subroutes(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from subroutes(item)
 
 
 def handlers(node: Any) -> Iterator[dict[str, Any]]:
@@ -144,7 +168,21 @@ def test_caddy_asks_the_gateway_in_redirect_mode(tmp_path: Path, want: Expected)
     asked = question["headers"]["request"]
     assert set(asked["set"]) | set(asked["delete"]) == set(QUESTION_HEADERS)
     dials = sorted(u["dial"] for h in proxies for u in h["upstreams"])
-    assert dials == sorted([want.gateway, want.gateway, want.app])  # + the session endpoint
+    # The question, the gateway's session endpoint and the app's, and the app.
+    assert dials == sorted([want.gateway, want.gateway, want.gateway, want.app])
+
+
+def test_caddy_sends_the_apps_session_endpoint_through_the_gateway(
+    tmp_path: Path, want: Expected
+) -> None:
+    """Proxied by the gateway, so it sees the app's re-issue of the cookie on a poll."""
+    routes = [r for r in subroutes(caddy_json(tmp_path)) if r.get("match")]
+    polled = [
+        r for r in routes if {"path": [want.app_session_path]} in r["match"]
+    ]  # its own matcher, before the question
+    [route] = polled
+    [proxy] = [h for h in handlers(route) if h["handler"] == "reverse_proxy"]
+    assert "rewrite" not in proxy and [u["dial"] for u in proxy["upstreams"]] == [want.gateway]
 
 
 def test_caddy_strips_then_copies_the_identity_headers(tmp_path: Path, want: Expected) -> None:

@@ -144,3 +144,17 @@ def test_services_dial_the_app_and_the_gateway(http: dict[str, Any], want: Expec
 def test_static_config_loads_the_dynamic_file() -> None:
     static = yaml.safe_load(STATIC.read_text())
     assert Path(static["providers"]["file"]["filename"]).name == DYNAMIC.name
+
+
+def test_the_apps_session_endpoint_goes_through_the_gateway(
+    http: dict[str, Any], want: Expected
+) -> None:
+    """Proxied by the gateway, never behind forwardAuth: only then does the gateway see the
+    app's re-issue of the cookie on a poll, and keep its iat."""
+    [router] = [r for r in http["routers"].values() if want.app_session_path in r["rule"]]
+    assert router["rule"] == f"Path(`{want.app_session_path}`)"  # longer: wins over `/`
+    assert "middlewares" not in router
+    servers = http["services"][router["service"]]["loadBalancer"]["servers"]
+    assert [urlsplit(s["url"]).netloc for s in servers] == [want.gateway]
+    route = want.route_of(want.app_session_path)
+    assert route.public and not route.activity

@@ -1,6 +1,8 @@
-"""Traffic of every kind through a running gateway: one request per auth decision, and one
-that fails upstream. Cookies are minted with the gateway's own codec and the config's secret,
-as the app (NextAuth) would write them."""
+"""Traffic of every kind through a running gateway: one request per auth decision, one that
+fails upstream, and a poll of the app's session endpoint on a passive route, whose re-issued
+cookie the gateway holds back. Cookies are minted with the gateway's own codec and the
+config's secret, as the app (NextAuth) would write them, with the sign-in time the gateway
+stamps."""
 
 from __future__ import annotations
 
@@ -27,7 +29,9 @@ policies:
   general: {{max_age: 1d, update_age: 6h}}
 default_policy: general
 routes:
+  - {{name: session, path: /api/auth/session, public: true, activity: false}}
   - {{name: login,  path: /login,   public: true}}
+  - {{name: billing, path: /billing/, max_auth_age: 15m}}
   - {{name: broken, path: /broken/, public: true, upstream: "http://127.0.0.1:{closed}"}}
   - {{name: admin,  path: /admin/,  roles: [admin]}}
   - {{name: api,    path: /api/,    unauthenticated: 401}}
@@ -46,6 +50,8 @@ class Case:
     status: int
     role: str | None = None  # None: no cookie; "garbage": an undecryptable one
     age: int = 60  # seconds since the cookie was written (iat)
+    signed_in: int | None = None  # seconds since the sign-in (auth_time); None: at iat
+    reissued: bool = False  # the upstream re-issues the cookie (NextAuth's session endpoint)
 
 
 CASES = [
@@ -57,6 +63,9 @@ CASES = [
     Case("allowed", "admin", "/admin/", 200, role="admin"),
     Case("refreshed", "admin", "/admin/", 200, role="admin", age=90 * 60),  # past update_age
     Case("public", "broken", "/broken/x", 502),  # nothing listens there: a connect error
+    Case("step_up", "billing", "/billing/x", 401, role="general", signed_in=3600),  # > 15m
+    # Due for a renewal, but polled: the upstream re-issues, the gateway keeps the iat.
+    Case("public", "session", "/api/auth/session", 200, role="admin", age=90 * 60, reissued=True),
 ]
 
 
@@ -66,7 +75,8 @@ def cookie(case: Case, now: float) -> dict[str, str]:
     if case.role == "garbage":
         return {"Cookie": f"{COOKIE}=not-a-jwe"}
     iat = int(now) - case.age
-    claims: dict[str, Any] = {"sub": f"user-{case.role}", "role": case.role, "auth_time": iat}
+    auth_time = iat if case.signed_in is None else int(now) - case.signed_in
+    claims: dict[str, Any] = {"sub": f"user-{case.role}", "role": case.role, "auth_time": auth_time}
     token = SessionCodec("nextauth-v4", (SECRET,)).encode(
         claims, COOKIE, now=iat, max_age=TOKEN_LIFETIME
     )
@@ -76,12 +86,17 @@ def cookie(case: Case, now: float) -> dict[str, str]:
 def send_all(proxy_port: int) -> None:
     """Every case once; each answer checked, so the metrics count what was meant."""
     for case in CASES:
-        headers = {"Accept": "application/json"} | cookie(case, time.time())
+        now = time.time()
+        headers = {"Accept": "application/json"} | cookie(case, now)
         status, answer, _ = http_get(proxy_port, case.path, headers)
         assert status == case.status, f"{case}: {status}"
         written = [h for h in answer.get_all("Set-Cookie") or [] if h.startswith(COOKIE + "=")]
-        renewed = any(not h.startswith(COOKIE + "=;") for h in written)  # not a deletion
-        assert renewed is (case.decision == "refreshed"), case
+        live = [h for h in written if not h.startswith(COOKIE + "=;")]  # not a deletion
+        assert bool(live) is (case.decision == "refreshed" or case.reissued), case
+        if case.reissued:
+            value = live[0].split(";")[0].split("=", 1)[1]
+            claims = SessionCodec("nextauth-v4", (SECRET,)).decode(value, COOKIE).claims
+            assert claims["iat"] == int(now) - case.age, case  # held back, not moved
 
 
 def expected_decisions(rounds: int) -> dict[str, int]:

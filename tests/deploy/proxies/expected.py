@@ -8,7 +8,8 @@ import ipaddress
 from dataclasses import dataclass
 from functools import cache
 
-from gateway.config import GatewayConfig, load_config
+from gateway.config import GatewayConfig, Route, load_config
+from gateway.routes import match_route, normalise
 from tests.deploy.support import ROOT
 
 EXAMPLE = ROOT / "config/example.yaml"
@@ -23,6 +24,7 @@ class Expected:
     app: str  # host:port of the app (the default upstream)
     auth_path: str  # {gateway_prefix}/auth
     session_path: str  # {gateway_prefix}/session
+    app_session_path: str  # the app's session endpoint (<session.auth_path>/session)
     identity: frozenset[str]  # identity header names
     cookie: str  # the session cookie's base name
     max_chunks: int
@@ -33,6 +35,12 @@ class Expected:
         bases = (self.cookie, SECURE_PREFIX + self.cookie)
         chunks = [f"{base}.{i}" for base in bases for i in range(self.max_chunks)]
         return frozenset([*bases, *chunks])
+
+    def route_of(self, path: str) -> Route:
+        """The example config's route for ``path`` (the gateway's own matching)."""
+        route = match_route(self.config.routes, normalise(path))
+        assert route is not None, path
+        return route
 
     def trusts(self, address: str) -> bool:
         ip = ipaddress.ip_address(address)
@@ -49,6 +57,7 @@ def expected() -> Expected:
         app=config.upstream.label,
         auth_path=f"{prefix}/auth",
         session_path=f"{prefix}/session",
+        app_session_path=config.session.session_endpoint,
         identity=frozenset(name for name, _ in config.identity_headers),
         cookie=config.session.cookie,
         max_chunks=config.limits.max_cookie_chunks,

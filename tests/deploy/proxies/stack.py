@@ -40,8 +40,10 @@ policies:
   general: {{max_age: 1d, update_age: 6h}}
 default_policy: general
 routes:
+  - {{name: session,  path: /api/auth/session, public: true, activity: false}}
   - {{name: nextauth, path: /api/auth/, public: true}}
   - {{name: login,    path: /login,     public: true}}
+  - {{name: billing,  path: /billing/,  max_auth_age: 15m}}
   - {{name: admin,    path: /admin/,    roles: [admin]}}
   - {{name: api,      path: /api/,      unauthenticated: 401}}
   - {{name: app,      path: /}}
@@ -77,10 +79,12 @@ class Stack:
 
 
 def token(claims: dict[str, Any], age: int) -> str:
-    """A session the app (NextAuth) wrote ``age`` seconds ago."""
+    """A session the app (NextAuth) wrote ``age`` seconds ago, whose sign-in the gateway has
+    recorded (``auth_time``, which the billing route's max_auth_age needs) unless ``claims``
+    give one: at that write, as the gateway stamps it on a sign-in."""
     iat = int(time.time()) - age
     return SessionCodec("nextauth-v4", (SECRET,)).encode(
-        claims, COOKIE, now=iat, max_age=TOKEN_LIFETIME
+        {"auth_time": iat, **claims}, COOKIE, now=iat, max_age=TOKEN_LIFETIME
     )
 
 
@@ -89,7 +93,11 @@ def decode(value: str) -> dict[str, Any]:
 
 
 def start_app(work: Path, port: int) -> Process:
-    return Process([sys.executable, str(HERE / "echo_upstream.py"), str(port)], work / "app.log")
+    return Process(
+        [sys.executable, str(HERE / "echo_upstream.py"), str(port)],
+        work / "app.log",
+        env={**os.environ, "NEXTAUTH_SECRET": SECRET},
+    )
 
 
 def start_gateway(work: Path, ports: dict[str, int]) -> Process:
