@@ -45,7 +45,8 @@ class Exchange:
             self.set_cookies = sessions.delete(found, self.secure)
         elif decision.renews and decision.session and decision.policy:
             session, needs = decision.session, self.snapshot.config.needs
-            claims = renewed_claims(session, decision.policy, int(self.now), needs)
+            rekey = not decision.moves_clock
+            claims = renewed_claims(session, decision.policy, int(self.now), needs, rekey)
             self.renewed_token, self.set_cookies = sessions.renew(
                 found, session.cookie_name, claims, self.secure
             )

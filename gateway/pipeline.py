@@ -261,7 +261,8 @@ def _close_at(exchange: Exchange) -> float | None:
     if not decision or not decision.session or not decision.policy:
         return None
     claims, policy = decision.session.claims, decision.policy
-    written = exchange.now if exchange.renewed_token else float(claims["iat"])
+    moved = exchange.renewed_token is not None and decision.moves_clock
+    written = exchange.now if moved else float(claims["iat"])
     close_at = written + policy.max_age
     if policy.absolute_max_age is not None:
         signed_in = float(claims.get("auth_time", claims["iat"]))

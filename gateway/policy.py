@@ -63,6 +63,11 @@ class Decision:
     def renews(self) -> bool:
         return self.state is Kind.REFRESHED
 
+    @property
+    def moves_clock(self) -> bool:
+        """A renewal that starts a new idle window (a re-key on a passive route does not)."""
+        return self.renews and self.reason != "rekey"
+
 
 def roles_of(claims: Mapping[str, Any], role_claim: str) -> tuple[str, ...]:
     """The user's roles: a string claim, or the strings of a list claim."""
@@ -192,21 +197,28 @@ def _authorise(
         return Kind.STEP_UP, "auth_age"
     renewal = renewal_reason(session, policy, now, config.needs)
     if renewal and not route.activity:
+        if session.secret_index > 0:
+            # An app that knows only the new secret could not read it (next-auth 4 would
+            # delete it): re-encrypted under the current secret, the idle clock kept.
+            return Kind.REFRESHED, "rekey"
         return Kind.ALLOWED, "passive"  # a poll is not the user: the idle clock waits
     return (Kind.REFRESHED, renewal) if renewal else (Kind.ALLOWED, "valid")
 
 
 def renewed_claims(
-    session: Session, policy: Policy, now: int, needs: Needs = NOTHING_NEEDED
+    session: Session, policy: Policy, now: int, needs: Needs = NOTHING_NEEDED, rekey: bool = False
 ) -> dict[str, Any]:
     """Same claims, ``iat = now``, a new ``jti``, ``auth_time`` kept or added (equal to the
     old ``iat``: when the cookie was first written is the best sign-in time we know), and a
-    new ``sid`` where one is needed and missing.
+    new ``sid`` where one is needed and missing. ``rekey``: the claims as they are (a session
+    under an old secret on a passive route is re-encrypted, its idle clock kept).
 
     ``exp`` is ``now + max_age`` but never past the hard cap, so the app's own NextAuth also
     refuses the cookie once ``absolute_max_age`` is over.
     """
     claims = dict(session.claims)
+    if rekey:
+        return claims  # the same claims under the current secret: iat and exp kept
     auth_time = claims.setdefault("auth_time", int(float(claims["iat"])))
     exp = now + policy.max_age
     if policy.absolute_max_age is not None:

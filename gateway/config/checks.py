@@ -143,8 +143,17 @@ def _login_url_field(r: Reader, top: Section) -> Field:
 def session_endpoint(r: Reader, endpoint: str, entries: list[RouteEntry]) -> None:
     """A tab polling the app's session endpoint is not the user: where that endpoint counts
     as activity, every poll moves the idle clock and ``max_age`` never ends a session."""
-    path = values.prefix_of(endpoint)
-    first = next((e for e in entries if values.covers(e.route.prefix, path)), None)
+    path, exact = values.prefix_of(endpoint), endpoint.rstrip("/")
+    # As match_route reads it: a public route must hold the path as written, too.
+    first = next(
+        (
+            e
+            for e in entries
+            if values.covers(e.route.prefix, path)
+            and (not e.route.public or values.covers(e.route.path.rstrip("/"), exact))
+        ),
+        None,
+    )
     if first is None or not first.route.activity:
         return
     r.warn(

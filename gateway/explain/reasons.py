@@ -41,6 +41,8 @@ REASONS: Mapping[tuple[str | None, str], str] = {
     (None, "passive"): "valid; due for renewal, but the route is passive (activity: false), "
     "so the idle clock waits for the next active request",
     (None, "old_secret"): "decrypted by an old secret: renewed under the current one",
+    (None, "rekey"): "decrypted by an old secret on a passive route: re-encrypted under the "
+    "current one with the same iat and exp (the idle clock kept)",
     (None, "valid"): "valid",
     (None, "no_route"): "no route matches this path",
 }

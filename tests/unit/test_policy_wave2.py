@@ -137,3 +137,16 @@ def test_signed_in_at_falls_back_to_iat() -> None:
 def test_admin_route_without_max_auth_age_never_steps_up() -> None:
     old = session(60, role="admin", auth_time=NOW - 40000)
     assert decide(old, ADMIN_ROUTE)[0] is Kind.ALLOWED
+
+
+def test_an_old_secret_on_a_passive_route_is_rekeyed_without_moving_the_clock() -> None:
+    """An app that knows only the new secret must still read the session a tab polls."""
+    due = SessionRead(Session({"sub": "u1", "iat": NOW - 60, "exp": NOW + 3600}, "n", 1))
+    decision = evaluate(due, PASSIVE, CONFIG, NOW)
+    assert (decision.kind, decision.reason) == (Kind.REFRESHED, "rekey")
+    assert decision.renews and not decision.moves_clock
+    assert decision.session is not None
+    claims = renewed_claims(decision.session, GENERAL, NOW, rekey=True)
+    assert claims == dict(decision.session.claims)  # iat and exp as they were
+    active = evaluate(due, APP, CONFIG, NOW)
+    assert (active.reason, active.moves_clock) == ("old_secret", True)

@@ -132,3 +132,11 @@ def test_a_step_up_only_admins_reach_is_checked_against_admin_and_the_default() 
     assert "policies.admin.max_age (2h)" in warning
     short = "{ name: x, path: /x, roles: [admin], max_auth_age: 1h }"
     assert warnings(edit(APP_LINE, f"  - {short}\n" + APP_LINE, CLEAN)) == ()
+
+
+def test_a_public_passive_route_spelled_in_another_case_does_not_count() -> None:
+    """A public route matches only the path as written too (routes.match_route), so
+    /API/Auth/Session never takes /api/auth/session: the active route behind it does."""
+    upper = SESSION_ROUTE.replace("/api/auth/session", "/API/Auth/Session")
+    [warning] = warnings(edit(SESSION_ROUTE, upper, CLEAN))
+    assert "the session endpoint /api/auth/session falls in routes[3] (app, /)" in warning
