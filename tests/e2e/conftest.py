@@ -30,9 +30,9 @@ from tests.e2e.stack import (
     Server,
     Stack,
     base_env,
-    free_ports,
     require_setup,
 )
+from tests.support import free_ports
 
 try:
     import playwright  # noqa: F401
