@@ -28,7 +28,7 @@ from gateway.identity import identity_values
 from gateway.navigation import is_navigation
 from gateway.observe import log_access
 from gateway.policy import DENIED, Decision, Kind, evaluate
-from gateway.reissue import attach_cookies, is_sign_in_callback
+from gateway.reissue import attach_cookies
 from gateway.responses import error_response
 from gateway.routes import RequestPath, match_route, normalise
 from gateway.session import SessionRead, parse_cookie_header, without
@@ -216,7 +216,6 @@ async def _forward(
 ) -> web.StreamResponse:
     started = time.perf_counter()
     target = _target(request, path)
-    callback = is_sign_in_callback(exchange.snapshot.config, path.match)
 
     def before_send(response: web.StreamResponse) -> None:
         exchange.upstream_seconds = time.perf_counter() - started
@@ -224,7 +223,7 @@ async def _forward(
         if state.draining and response.status != 101:  # a WebSocket keeps its Upgrade
             close_connection(response)
         state.metrics.upstream_answered(route.upstream.label, exchange.upstream_seconds)
-        attach_cookies(response, exchange, route, state.metrics, callback)
+        attach_cookies(response, exchange, route, state.metrics, path.match)
 
     if is_websocket_upgrade(request):
         return await forward_websocket(

@@ -110,12 +110,13 @@ def attach_cookies(
     exchange: Exchange,
     route: Route,
     metrics: GatewayMetrics,
-    callback: bool,
+    match_path: str,
 ) -> None:
     """Add our Set-Cookie to a proxied response. When the app set the session cookie itself,
     its cookie wins: ours is dropped, the app's is rewritten where :func:`rewritten` says,
     and request cookies the app's layout does not reuse are deleted, so the browser never
-    keeps a stale chunk beside the app's cookie."""
+    keeps a stale chunk beside the app's cookie. ``match_path``: the request's folded path
+    (whether it answers the sign-in callback is only asked when the app set the cookie)."""
     sessions, found = exchange.snapshot.sessions, exchange.found
     app = sessions.app_cookies(response.headers.getall("Set-Cookie", ()))
     cookies = exchange.set_cookies
@@ -123,6 +124,7 @@ def attach_cookies(
         family = {cookie.name for cookie in app}
         stale = [name for name in (found.present if found else ()) if name not in family]
         cookies = sessions.delete_names(stale, exchange.secure)
+        callback = is_sign_in_callback(exchange.snapshot.config, match_path)
         replaced = _rewrite(app, exchange, route, metrics, callback)
         if replaced:
             _drop_set_cookies(response, family)
