@@ -27,7 +27,7 @@ from gateway.exchange import Exchange, new_request_id
 from gateway.identity import identity_values
 from gateway.navigation import is_navigation
 from gateway.observe import log_access
-from gateway.policy import DENIED, Decision, Kind, evaluate
+from gateway.policy import DENIED, Decision, Kind, evaluate, signed_in_at
 from gateway.reissue import attach_cookies
 from gateway.responses import error_response
 from gateway.routes import RequestPath, match_route, normalise
@@ -264,6 +264,5 @@ def _close_at(exchange: Exchange) -> float | None:
     written = exchange.now if moved else float(claims["iat"])
     close_at = written + policy.max_age
     if policy.absolute_max_age is not None:
-        signed_in = float(claims.get("auth_time", claims["iat"]))
-        close_at = min(close_at, signed_in + policy.absolute_max_age)
+        close_at = min(close_at, signed_in_at(claims) + policy.absolute_max_age)
     return close_at

@@ -107,10 +107,9 @@ def session_verdict(
     iat, exp = number(claims.get("iat")), number(claims.get("exp"))
     if iat is None or exp is None:
         return Kind.INVALID, "claims"
-    auth_time = claims.get("auth_time")
-    auth = number(auth_time)
-    if auth_time is not None and auth is None:
-        return Kind.INVALID, "auth_time"
+    auth = number(claims.get("auth_time"))
+    if auth is None and "auth_time" in claims:
+        return Kind.INVALID, "auth_time"  # null too: a sign-in time that is not a number
     if auth is not None and auth > now + skew:
         # A sign-in in the future would never be too old for a hard cap or a step-up.
         return Kind.INVALID, "auth_time_future"
@@ -219,10 +218,11 @@ def renewed_claims(
     claims = dict(session.claims)
     if rekey:
         return claims  # the same claims under the current secret: iat and exp kept
-    auth_time = claims.setdefault("auth_time", int(float(claims["iat"])))
+    if number(claims.get("auth_time")) is None:
+        claims["auth_time"] = int(float(claims["iat"]))
     exp = now + policy.max_age
     if policy.absolute_max_age is not None:
-        exp = min(exp, int(float(auth_time)) + policy.absolute_max_age)
+        exp = min(exp, int(signed_in_at(claims)) + policy.absolute_max_age)
     claims.update(iat=now, exp=exp, jti=str(uuid.uuid4()))
     if needs.sid and "sid" not in claims:
         claims["sid"] = new_sid()

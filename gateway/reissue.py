@@ -60,7 +60,12 @@ def rewritten(
     now: int,
     callback: bool,
 ) -> Reissue | None:
-    """What the app's new session claims ``app`` become, or None to send them unchanged."""
+    """What the app's new session claims ``app`` become, or None to send them unchanged.
+
+    Claims without a numeric ``iat`` and ``exp`` pass as the app wrote them: there is no clock
+    to keep or cap, and the gateway refuses that cookie (invalid) on its next request."""
+    if number(app.get("iat")) is None or number(app.get("exp")) is None:
+        return None
     same_user = session is not None and app.get("sub") == session.claims.get("sub")
     if callback or session is None or not same_user:
         return _signed_in(app, config, now)
@@ -81,9 +86,8 @@ def _reissued(
     app: Mapping[str, Any], session: Session, route: Route, config: GatewayConfig
 ) -> Reissue:
     old, claims = session.claims, dict(app)
-    claims["auth_time"] = old["auth_time"] if "auth_time" in old else app.get("auth_time")
-    if claims["auth_time"] is None:
-        claims["auth_time"] = int(float(old["iat"]))
+    if _keeps_sign_in_time(app, old, config):
+        claims["auth_time"] = old["auth_time"] if "auth_time" in old else int(float(old["iat"]))
     if "sid" in old:
         claims["sid"] = old["sid"]
     elif config.needs.sid and "sid" not in claims:
@@ -91,6 +95,20 @@ def _reissued(
     if route.activity:
         return Reissue(claims)
     return _held_back(claims, old, config)
+
+
+def _keeps_sign_in_time(
+    app: Mapping[str, Any], old: Mapping[str, Any], config: GatewayConfig
+) -> bool:
+    """Whether the re-issue carries the session's ``auth_time`` (else its ``iat``): where it
+    has one, where a policy of either side needs one, and where the app wrote one (the app
+    never moves the sign-in time). Otherwise the claim stays absent, as in a wave-1 config."""
+    needs = config.needs
+    if "auth_time" in old or "auth_time" in app:
+        return True
+    return needs.auth_time_for(policy_for(app, config)) or needs.auth_time_for(
+        policy_for(old, config)
+    )
 
 
 def _held_back(claims: dict[str, Any], old: Mapping[str, Any], config: GatewayConfig) -> Reissue:
@@ -159,7 +177,9 @@ def _rewrite(
         return None
     if plan.held_back:
         metrics.passive_reissue(policy_for(plan.claims, config).name)
-    expires = plan.expires or live[0].expires or int(float(plan.claims["exp"]))
+    expires = plan.expires if plan.expires is not None else live[0].expires
+    if expires is None:
+        expires = int(float(plan.claims["exp"]))
     return sessions.rewrite(name, plan.claims, expires, exchange.secure, [c.name for c in app])
 
 

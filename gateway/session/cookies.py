@@ -32,6 +32,7 @@ _VALUE: Final = re.compile(r"[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*")
 _LABEL: Final = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN: Final = re.compile(rf"\.?{_LABEL}(\.{_LABEL})*", re.IGNORECASE)
 _INDEX: Final = re.compile(r"0|[1-9][0-9]{0,5}")  # decimal, no leading zero, bounded
+_LAST_DATE: Final = 253402300799  # 9999-12-31T23:59:59Z
 
 PROBLEMS: Final = ("duplicate", "bad index", "empty", "bare name plus chunks", "too many", "gap")
 
@@ -159,7 +160,9 @@ def set_session(
         step = chunk_size
         written = [(f"{name}.{i}", token[i * step : (i + 1) * step]) for i in range(count)]
     attributes = _attributes(name, secure=secure, domain=domain)
-    expiry = email.utils.formatdate(expires, usegmt=True)
+    # An HTTP date has four digits of year and no sign: an exp the claims allow but the
+    # date cannot write (past 9999, before 1970) is written as the nearest date it can.
+    expiry = email.utils.formatdate(min(max(expires, 0), _LAST_DATE), usegmt=True)
     cookies = [_live(n, v, attributes, expiry) for n, v in written]
     names = {n for n, _ in written}
     stale = [n for n in dict.fromkeys(present) if _belongs(n, name) and n not in names]

@@ -328,13 +328,6 @@ async def test_the_request_session_sign_in_time_wins_on_a_reissue(
     assert (await send(gw, "/billing", held)).status == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway bug: a re-issue of a session without auth_time takes the app's auth_time "
-    "(reissue._reissued falls back to app.get('auth_time') before the session's iat), where "
-    "the spec says 'the session's auth_time (else its iat)': a future one signs the user out "
-    "on the next request, a fresh one skips step-up",
-)
 @pytest.mark.parametrize("app_auth_time", [T0 + HOUR, T0], ids=["future", "now"])
 async def test_a_session_without_auth_time_gets_its_iat_not_the_apps(
     harness_factory: MakeHarness, app_auth_time: int
@@ -411,12 +404,6 @@ async def test_a_passive_reissue_raising_the_role_gets_the_new_hard_cap(
 # --- answers the gateway cannot write an Expires for --------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway bug: rewriting an app cookie with no Expires takes Expires from its exp; "
-    "an exp past year 9999 (still a valid numeric date) makes email.utils.formatdate raise "
-    "ValueError in session.cookies.set_session: a 500",
-)
 @pytest.mark.parametrize("path", ["/api/auth/callback/credentials", "/reports"])
 async def test_an_app_cookie_without_expires_and_a_far_exp_is_no_5xx(
     harness_factory: MakeHarness, path: str
@@ -428,13 +415,6 @@ async def test_an_app_cookie_without_expires_and_a_far_exp_is_no_5xx(
     assert response.status == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway bug: a passive re-issue that moves the user to a hard-capped policy computes "
-    "exp = auth_time + absolute_max_age; an auth_time of -1e308 (a valid number, the session "
-    "valid under its old policy) gives an exp no Expires can be written for: OverflowError in "
-    "email.utils.formatdate, a 500",
-)
 async def test_a_passive_role_raise_with_an_ancient_auth_time_is_no_5xx(
     harness_factory: MakeHarness,
 ) -> None:

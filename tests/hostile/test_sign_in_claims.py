@@ -234,28 +234,15 @@ def test_an_ancient_auth_time_ends_a_hard_capped_session(
     assert seen is None and deletes(response, gateway.cookie)
 
 
-# auth_time: null. The gateway reads it as "not recorded yet" (falling back to iat), though the
-# spec calls every non-number auth_time invalid; and the hard cap's renewal then fails on it.
+# auth_time: null is not "not recorded yet" (a missing key is): like every other non-number it
+# is invalid, on every route, on a session due for renewal and on a WebSocket upgrade.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway bug: auth_time null is taken as missing (policy.session_verdict checks "
-    "'auth_time is not None'), not as the non-number the spec makes invalid: the session "
-    "is valid everywhere, its iat standing in for the sign-in time (so a fresh iat passes "
-    "step-up), and no renewal ever records a real auth_time (the key is there)",
-)
 def test_auth_time_null_is_invalid(plain: dict[str, LiveGateway]) -> None:
     gateway = plain["nextauth-v4"]
     assert_verdict(gateway, gateway.token(bob(auth_time=None), iat=T0 - 60), "invalid")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway bug: a due admin session (hard cap) with auth_time null is a 500: "
-    "policy.renewed_claims keeps the null (setdefault) and computes int(float(None)) for "
-    "the cap",
-)
 def test_auth_time_null_on_a_due_hard_capped_session_is_no_5xx(
     plain: dict[str, LiveGateway],
 ) -> None:
@@ -263,20 +250,17 @@ def test_auth_time_null_on_a_due_hard_capped_session_is_no_5xx(
     token = gateway.token({**ALICE, "auth_time": None}, iat=T0 - 90 * 60)  # due after 1h
     response, seen = gateway.send("/reports", [API, ("Cookie", f"{gateway.cookie}={token}")])
     assert_clean(response, seen)
+    assert (response.status, response.json()) == (401, {"error": "invalid_session"})
+    assert seen is None and deletes(response, gateway.cookie)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway bug: a WebSocket opened with an admin session whose auth_time is null is "
-    "a 500: pipeline._close_at computes float(claims.get('auth_time', iat)), which is "
-    "float(None) when the key is there with null",
-)
-def test_auth_time_null_on_a_websocket_is_no_5xx(plain: dict[str, LiveGateway]) -> None:
+def test_auth_time_null_on_a_websocket_is_refused(plain: dict[str, LiveGateway]) -> None:
     gateway = plain["nextauth-v4"]
     token = gateway.token({**ALICE, "auth_time": None}, iat=T0 - 60)
     response, seen = gateway.upgrade("/ws", [("Cookie", f"{gateway.cookie}={token}")])
     assert_clean(response, seen)
-    assert response.status == 101
+    assert (response.status, json.loads(response.body)) == (401, {"error": "invalid_session"})
+    assert seen is None  # the upstream never sees the upgrade
 
 
 # --- sid --------------------------------------------------------------------------------------

@@ -121,14 +121,24 @@ WHO = {
         T0 - 11 * HOUR - 45 * MINUTE,
         "admin",
     ),
-    # a session written before the gateway recorded auth_time: its iat is the sign-in time
+    # a session without auth_time where nothing needs one (no hard cap, no step-up): the
+    # gateway adds none, as a wave-1 config would
     "carol": (
         {**BOB, "sub": "user-carol"},
         T0 - 7 * HOUR,
         "/api/auth/session",
         T0 + 17 * HOUR,
-        T0 - 7 * HOUR,
+        None,
         "general",
+    ),
+    # the same under a hard cap, which needs auth_time: the session's iat becomes it
+    "dave": (
+        {**ALICE, "sub": "user-dave"},
+        T0 - 90 * MINUTE,
+        "/admin/watch",
+        T0 + 30 * MINUTE,  # iat + 2h, before iat + 12h
+        T0 - 90 * MINUTE,
+        "admin",
     ),
 }
 LAYOUTS = ["plain", "secure", "chunked"]
@@ -159,7 +169,9 @@ async def test_passive_reissue_keeps_the_request_iat(
     assert turn.written["iat"] == T0  # the app moved the idle clock; the gateway does not
     got_name, got = read_back(nextauth, stack, answer)
     assert got_name == name
-    expected = {**turn.written, "iat": iat, "exp": exp, "auth_time": auth_time}
+    expected = {**turn.written, "iat": iat, "exp": exp}
+    if auth_time is not None:
+        expected["auth_time"] = auth_time
     assert got == expected  # jti, name, email, groups...: as the app wrote them
     assert_expires(answer, base, exp, secure=secure)
     assert_one_session_cookie_each(answer, base)

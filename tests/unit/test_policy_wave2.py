@@ -32,6 +32,12 @@ SID_CONFIG = replace(CONFIG, needs=Needs(sid=True))
 SID = "A" * 22
 
 
+def null_auth_time() -> SessionRead:
+    """``auth_time: null`` (the shared helper drops None claims): not a missing claim."""
+    claims = {"sub": "u1", "iat": NOW - 60, "exp": NOW + 86400, "auth_time": None}
+    return SessionRead(Session(claims, "next-auth.session-token"))
+
+
 def decide(read: SessionRead, route: Route, config: Any = CONFIG) -> tuple[Kind, str]:
     decision = evaluate(read, route, config, NOW)
     return decision.kind, decision.reason
@@ -43,6 +49,9 @@ CASES = [
     ("auth-time-within-skew", session(60, auth_time=NOW + 15), APP, CONFIG, Kind.ALLOWED),
     ("auth-time-bool", session(60, auth_time=True), APP, CONFIG, Kind.INVALID),
     ("auth-time-huge", session(60, auth_time=10**400), APP, CONFIG, Kind.INVALID),
+    ("auth-time-null", null_auth_time(), APP, CONFIG, Kind.INVALID),
+    ("auth-time-null-passive", null_auth_time(), PASSIVE, CONFIG, Kind.INVALID),
+    ("auth-time-string", session(60, auth_time="1700000000"), APP, CONFIG, Kind.INVALID),
     # sid: checked only where something needs it.
     ("sid-number-not-needed", session(60, sid=5), APP, CONFIG, Kind.ALLOWED),
     ("sid-number-needed", session(60, sid=5), APP, SID_CONFIG, Kind.INVALID),
@@ -76,6 +85,7 @@ def test_reasons_name_the_rule() -> None:
     assert decide(session(60, auth_time=NOW + 16), APP) == (Kind.INVALID, "auth_time_future")
     assert decide(session(60, sid=5), APP, SID_CONFIG) == (Kind.INVALID, "sid")
     assert decide(session(60, auth_time=NOW - 901), BILLING) == (Kind.STEP_UP, "auth_age")
+    assert decide(null_auth_time(), APP) == (Kind.INVALID, "auth_time")
 
 
 def test_step_up_comes_after_the_role_check() -> None:

@@ -92,9 +92,34 @@ def test_a_reissue_cannot_move_the_sign_in_time() -> None:
 
 
 def test_a_reissue_of_an_old_session_carries_its_iat_as_auth_time() -> None:
-    plan = run(app_cookie(), request_session())
+    needs_auth_time = replace(CONFIG, needs=Needs(auth_time=True))
+    plan = run(app_cookie(), request_session(), config=needs_auth_time)
     assert plan.claims["auth_time"] == NOW - 600
     assert "sid" not in plan.claims
+
+
+def test_a_reissue_where_nothing_needs_auth_time_passes_unchanged() -> None:
+    """A wave-1 config: general has no hard cap and no route has max_auth_age."""
+    assert run(app_cookie(), request_session()) is None
+
+
+def test_a_reissue_raising_the_role_to_a_hard_cap_carries_the_sign_in_time() -> None:
+    plan = run(app_cookie(role="admin"), request_session())
+    assert plan.claims["auth_time"] == NOW - 600
+
+
+def test_an_app_writing_a_sign_in_time_for_a_session_without_one_gets_the_iat() -> None:
+    for written in (NOW, NOW + 3600, None):
+        plan = run(app_cookie(auth_time=written), request_session())
+        assert plan.claims["auth_time"] == NOW - 600
+
+
+def test_app_claims_without_a_numeric_clock_pass_unchanged() -> None:
+    for broken in ({"exp": None}, {"exp": "soon"}, {"iat": float("inf")}, {"iat": None}):
+        app = app_cookie(**broken)
+        for route in (APP, POLL):
+            assert run(app, request_session(), route=route, config=NEEDS_BOTH) is None
+        assert run(app, None, config=NEEDS_BOTH) is None
 
 
 def test_a_reissue_adds_a_needed_sid_once() -> None:

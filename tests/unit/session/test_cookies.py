@@ -329,3 +329,21 @@ def test_delete_session_skips_names_it_cannot_write(name: str) -> None:
     """A hostile family name the browser sent is not written back (nor does it raise: that
     was a 500 for ``Cookie: B.\u0663=x``); the writable names beside it are still deleted."""
     assert delete_session([name, B], secure=False, domain=None) == [gone(B)]
+
+
+@pytest.mark.parametrize(
+    ("expires", "date"),
+    [
+        pytest.param(10**20, "Fri, 31 Dec 9999 23:59:59 GMT", id="past-year-9999"),
+        pytest.param(-(10**308), "Thu, 01 Jan 1970 00:00:00 GMT", id="before-1970"),
+        pytest.param(0, "Thu, 01 Jan 1970 00:00:00 GMT", id="epoch"),
+    ],
+)
+def test_an_expiry_no_http_date_can_write_is_written_as_the_nearest(
+    expires: int, date: str
+) -> None:
+    """An exp the claims allow (a number) but an HTTP date cannot hold is no exception."""
+    (written,) = set_session(
+        B, "tok", expires=expires, secure=False, domain=None, chunk_size=8, present=()
+    )
+    assert f"; Expires={date};" in written
