@@ -201,7 +201,9 @@ def _key(
 def _unknown(f: Field, known: Collection[str], hints: Mapping[str, str], problems: Problems) -> str:
     """Report an unknown key; the known key it was probably meant as, else ``""``."""
     key = f.path.rsplit(".", 1)[-1]
-    guess = suggest(key, known) or hints.get(key) or hints.get(suggest(key, hints) or "")
+    # Where the key belongs, when it is a key of another section, beats a near name here:
+    # client_header is timeouts.client_header, not identity_headers.
+    guess = hints.get(key) or suggest(key, known) or hints.get(suggest(key, hints) or "")
     hint = f"; did you mean {guess}?" if guess else ""
     problems.error(f.line, f.path, f"unknown key{hint}", f.key_column)
     return guess if guess and guess in known else ""

@@ -17,6 +17,7 @@ from gateway.config.durations import parse_duration
 from gateway.config.nodes import Field, Problems, Section, display, kind, section, sequence, suggest
 
 T = TypeVar("T")
+_PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
 _REF = re.compile(r"\$\$\{|\$\{([^}]*)(\}?)")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BOOLEANS = {"true": True, "false": False}
@@ -157,6 +158,11 @@ class Reader:
     def _int(self, f: Field) -> int | None:
         node = f.node
         if isinstance(node, yaml.ScalarNode) and f.is_tag("int") and len(node.value) <= 30:
+            if not _PLAIN_INT.fullmatch(node.value):
+                # YAML 1.1 reads 1:30 as 90 (base 60), 010 as 8 and 0x10 as 16: a duration
+                # or a limit must mean what it looks like.
+                self.error(f, f"{self.shown(f)} must be a whole number written in decimal")
+                return None
             return int(yaml.constructor.SafeConstructor().construct_yaml_int(node))
         return self._from_text(f, _decimal, "must be a whole number")
 

@@ -141,6 +141,11 @@ BROKEN = [
         id="nextauth-top-level-secret",
     ),
     pytest.param(
+        ("default_policy: general\n", "default_policy: general\nclient_header: 5s\n"),
+        ["t.yaml:11: client_header: unknown key; did you mean timeouts.client_header?"],
+        id="where-it-belongs-before-a-near-name",  # not identity_headers
+    ),
+    pytest.param(
         ("default_policy: general\n", "default_policy: general\nbanana: 1\n"),
         ["t.yaml:11: banana: unknown key"],
         id="unknown-key-no-suggestion",
@@ -464,6 +469,24 @@ BROKEN = [
             "seconds or 90s, 15m, 6h, 1d, 2w (or 1h30m)"
         ],
         id="duration-boolean",
+    ),
+    pytest.param(
+        ("update_age: 6h", "update_age: 1:30"),
+        ["t.yaml:9: policies.general.update_age: 1:30 must be a whole number written in decimal"],
+        id="duration-base-60",  # YAML 1.1 reads it as 90
+    ),
+    pytest.param(
+        (
+            "default_policy: general\n",
+            "default_policy: general\nlimits: { max_cookie_chunks: 010 }\n",
+        ),
+        ["t.yaml:11: limits.max_cookie_chunks: 010 must be a whole number written in decimal"],
+        id="integer-octal",  # YAML 1.1 reads it as 8
+    ),
+    pytest.param(
+        ("default_policy: general\n", "default_policy: general\ntimeouts: { connect: 0x10 }\n"),
+        ["t.yaml:11: timeouts.connect: 0x10 must be a whole number written in decimal"],
+        id="duration-hex",
     ),
     pytest.param(
         ("default_policy: general\n", "default_policy: general\ngateway_prefix: /_gw/\n"),
