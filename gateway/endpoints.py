@@ -18,8 +18,18 @@ from gateway.errors import Forbidden, GatewayError, LoginRequired, NotFound
 from gateway.exchange import Exchange
 from gateway.forward_auth import Original, copy_cookies, original_request, wants_redirect
 from gateway.identity import identity_values
+from gateway.navigation import is_preflight
 from gateway.observe import GatewayMetrics
-from gateway.policy import DENIED, Decision, Kind, evaluate, lifetime, number, roles_of
+from gateway.policy import (
+    DENIED,
+    Decision,
+    Kind,
+    as_preflight,
+    evaluate,
+    lifetime,
+    number,
+    roles_of,
+)
 from gateway.responses import ERROR_CODES, NO_STORE, error_response, json_response, unauthorised
 from gateway.routes import RequestPath, match_route, normalise
 from gateway.session import parse_cookie_header
@@ -95,7 +105,11 @@ def _forward_auth(
         raise NotFound()
     pairs = parse_cookie_header(request.headers.getall("Cookie", ()))
     exchange.found, read = exchange.snapshot.sessions.read(pairs)
-    decision = exchange.decision = evaluate(read, route, config, exchange.now)
+    decision = evaluate(read, route, config, exchange.now)
+    # The proxy sends the original request's headers along: a preflight is one as proxied.
+    if config.preflight == "pass" and is_preflight(original.method, request.headers):
+        decision = as_preflight(decision)
+    exchange.decision = decision
     metrics.observe_decision(ROUTE_LABEL, decision, exchange.now)
     may_redirect = route.unauthenticated != 401 and wants_redirect(request, original)
     exchange.plan_cookies(decision, redirect=may_redirect)

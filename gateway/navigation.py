@@ -1,4 +1,5 @@
 """Is this request a browser navigation (answered with a login redirect) or not (a 401)?
+And is it a CORS preflight (:func:`is_preflight`)?
 
 A navigation is a GET or HEAD without ``X-Requested-With`` that a browser makes to show a
 page. ``Sec-Fetch-Mode`` says so exactly and every current browser sends it, so when it is
@@ -53,3 +54,11 @@ def _quality(params: list[str]) -> float:
             value = value.strip()
             return float(value) if _QVALUE.fullmatch(value) else 0.0
     return 1.0
+
+
+def is_preflight(method: str, headers: Mapping[str, str]) -> bool:
+    """A CORS preflight: ``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``.
+    It carries no cookies by design; with ``preflight: pass`` the real request is checked."""
+    return (
+        method == "OPTIONS" and "Origin" in headers and "Access-Control-Request-Method" in headers
+    )

@@ -25,9 +25,9 @@ from gateway.errors import (
 )
 from gateway.exchange import Exchange, new_request_id
 from gateway.identity import identity_values
-from gateway.navigation import is_navigation
+from gateway.navigation import is_navigation, is_preflight
 from gateway.observe import log_access
-from gateway.policy import DENIED, Decision, Kind, evaluate, signed_in_at
+from gateway.policy import DENIED, Decision, Kind, as_preflight, evaluate, signed_in_at
 from gateway.reissue import attach_cookies
 from gateway.responses import error_response
 from gateway.routes import RequestPath, match_route, normalise
@@ -138,11 +138,8 @@ def _decide(
     request: web.BaseRequest, read: SessionRead, route: Route, config: GatewayConfig, now: float
 ) -> Decision:
     decision = evaluate(read, route, config, now)
-    if config.preflight == "pass" and is_preflight(request) and decision.kind in DENIED:
-        # A CORS preflight carries no cookies by design; the real request is checked.
-        return Decision(
-            Kind.PUBLIC, "preflight", decision.policy, decision.session, state=decision.state
-        )
+    if config.preflight == "pass" and is_preflight(request.method, request.headers):
+        return as_preflight(decision)
     return decision
 
 
@@ -154,20 +151,13 @@ def _redirects(request: web.BaseRequest, route: Route, decision: Decision) -> bo
     return route.unauthenticated != 401 and is_navigation(request.method, request.headers)
 
 
-def is_preflight(request: web.BaseRequest) -> bool:
-    headers = request.headers
-    return (
-        request.method == "OPTIONS"
-        and "Origin" in headers
-        and "Access-Control-Request-Method" in headers
-    )
-
-
 def _upstream_headers(
     request: web.BaseRequest, exchange: Exchange, pairs: Pairs, route: Route
 ) -> CIMultiDict[str]:
     config, view = exchange.snapshot.config, exchange.view
-    headers = exchange.snapshot.inbound.kept(request.headers, preflight=is_preflight(request))
+    headers = exchange.snapshot.inbound.kept(
+        request.headers, preflight=is_preflight(request.method, request.headers)
+    )
     headers.extend(forwarded_headers(view))
     headers["X-Request-Id"] = exchange.request_id
     if not config.preserve_host or "Host" not in request.headers:

@@ -170,6 +170,17 @@ def evaluate(read: SessionRead, route: Route, config: GatewayConfig, now: float)
     return decision
 
 
+def as_preflight(decision: Decision) -> Decision:
+    """A CORS preflight the route would refuse passes as public, reason ``preflight`` (the
+    config's ``preflight: pass``): it carries no cookies by design, the real request is
+    checked."""
+    if decision.kind not in DENIED:
+        return decision
+    return Decision(
+        Kind.PUBLIC, "preflight", decision.policy, decision.session, state=decision.state
+    )
+
+
 def _session_decision(
     read: SessionRead, route: Route, config: GatewayConfig, now: float
 ) -> Decision:

@@ -109,3 +109,21 @@ async def test_two_different_original_uris_are_refused(proxied: Harness) -> None
         "/_gateway/auth", headers=asking("/admin/x", token, **{"X-Forwarded-Uri": "/"})
     )
     assert response.status == 400
+
+
+PREFLIGHT = {"Origin": "https://other.example", "Access-Control-Request-Method": "POST"}
+
+
+@pytest.mark.parametrize(("setting", "status"), [("pass", 200), ("authenticate", 401)])
+async def test_a_cors_preflight_is_answered_as_the_proxied_one(
+    harness_factory: MakeHarness, setting: str, status: int
+) -> None:
+    """The proxy sends the original request's headers: with ``preflight: pass`` a preflight
+    the route would refuse is allowed, as it would be through the gateway itself."""
+    gw = await harness_factory(trusted="127.0.0.1/32", extra=f"preflight: {setting}")
+    headers = asking("/api/things", **PREFLIGHT, **{"X-Forwarded-Method": "OPTIONS"})
+    response = await gw.client.get("/_gateway/auth", headers=headers)
+    assert response.status == status
+    as_get = asking("/api/things", **PREFLIGHT, **{"X-Forwarded-Method": "GET"})
+    assert (await gw.client.get("/_gateway/auth", headers=as_get)).status == 401
+    assert gw.recorder.requests == []
